@@ -1,0 +1,72 @@
+/**
+ * Backend selection: `auto | wasm | webgpu | cpu`.
+ *
+ * `auto` takes WebGPU only when the adapter is a real GPU (software adapters
+ * such as Mesa's llvmpipe report `isFallbackAdapter`), and wasm otherwise,
+ * because wasm is the fastest CPU path (DESIGN.md section 2).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+
+/** The backends the toolkit can run on. */
+export const BACKENDS = ["auto", "wasm", "webgpu", "cpu"] as const;
+/** A backend name, or `auto`. */
+export type BackendName = typeof BACKENDS[number];
+
+let webgpuRegistered = false;
+
+/** Folder URL holding the wasm binaries of the pinned tfjs-backend-wasm. */
+function wasmFolder(): string {
+  const entry = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
+  return new URL("./", entry).href.replace(/^file:\/\//, "");
+}
+
+async function registerWebgpu(): Promise<void> {
+  if (webgpuRegistered) return;
+  await import("@tensorflow/tfjs-backend-webgpu");
+  webgpuRegistered = true;
+}
+
+/** Whether a real (non-fallback) GPU adapter is available. */
+export async function hasRealGpu(): Promise<boolean> {
+  const gpu = (globalThis.navigator as { gpu?: GPU }).gpu;
+  if (!gpu) return false;
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return false;
+    const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+    return !info.isFallbackAdapter;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses a backend name, throwing a clear error for anything else. */
+export function parseBackend(name: string): BackendName {
+  if ((BACKENDS as readonly string[]).includes(name)) return name as BackendName;
+  throw new RangeError(
+    `backend: unknown backend "${name}"; allowed: ${BACKENDS.join(", ")}`,
+  );
+}
+
+/**
+ * Activates a tfjs backend and returns the name of the one in use.
+ *
+ * @example
+ * ```ts
+ * import { useBackend } from "./backend.ts";
+ * const name = await useBackend("wasm"); // "wasm"
+ * ```
+ */
+export async function useBackend(requested: BackendName = "auto"): Promise<string> {
+  let name: string = requested;
+  if (requested === "auto") name = (await hasRealGpu()) ? "webgpu" : "wasm";
+  if (name === "wasm") setWasmPaths(wasmFolder());
+  if (name === "webgpu") await registerWebgpu();
+  if (tf.getBackend() !== name) {
+    const ok = await tf.setBackend(name);
+    if (!ok) throw new Error(`backend: could not initialise "${name}"`);
+  }
+  await tf.ready();
+  return tf.getBackend();
+}
