@@ -1,0 +1,98 @@
+/**
+ * Turning problems into fixed-length token batches for teacher-forced
+ * training and evaluation, and into prompts for greedy decoding.
+ *
+ * Each sequence is `prompt + target + EOS`, right-padded with PAD. The loss
+ * mask is 1 exactly where the next token belongs to the answer: the
+ * leading space, every answer digit and the EOS (the design notes'
+ * "loss on the answer tokens only", with target `" " + digits + EOS`).
+ *
+ * @module
+ */
+
+import type { Problem } from "./arithmetic.ts";
+import { ARITHMETIC_TOKENIZER, type CharTokenizer } from "./tokenizer.ts";
+
+/** A teacher-forcing batch as flat row-major `[batch, seqLen]` arrays. */
+export interface Batch {
+  /** Input ids: the sequence without its last token, PAD-padded. */
+  readonly inputs: Int32Array;
+  /** Next-token ids: the sequence without its first token, PAD-padded. */
+  readonly targets: Int32Array;
+  /** 1 where `targets` holds an answer token (space, digit, EOS), else 0. */
+  readonly mask: Float32Array;
+  /** Number of rows. */
+  readonly batch: number;
+  /** Length of each row. */
+  readonly seqLen: number;
+  /** Prompt length in tokens of each row. */
+  readonly promptLengths: number[];
+}
+
+/** Prompts for greedy decoding. */
+export interface PromptBatch {
+  /** Prompt ids of each problem (unpadded). */
+  readonly prompts: number[][];
+  /** Tokens to generate per problem: the target (space + digits) and EOS. */
+  readonly answerLengths: number[];
+}
+
+/**
+ * The row length a problem of this shape can need: its prompt, a space,
+ * the most result digits its operands' digit counts allow, and EOS, less
+ * one (inputs and targets are shifted by one). 16 for 4-digit addition.
+ */
+export function maxSeqLen(problem: Problem): number {
+  const da = String(problem.a).length;
+  const db = String(problem.b).length;
+  const most = problem.op === "+" ? Math.max(da, db) + 1 : da + db;
+  return problem.prompt.length + most + 1;
+}
+
+/**
+ * Encodes problems into a batch. `seqLen` defaults to the largest
+ * {@linkcode maxSeqLen} of the problems, so it depends only on their digit
+ * counts (16 for 4-digit addition, whatever the sums); a given `seqLen`
+ * shorter than a row actually needs is an error.
+ */
+export function encodeBatch(
+  problems: readonly Problem[],
+  tokenizer: CharTokenizer = ARITHMETIC_TOKENIZER,
+  seqLen?: number,
+): Batch {
+  if (problems.length === 0) throw new Error("encodeBatch needs a problem");
+  const seqs = problems.map((p) => [
+    ...tokenizer.encode(p.prompt + p.target),
+    tokenizer.eosId,
+  ]);
+  const needed = Math.max(...seqs.map((s) => s.length - 1));
+  const len = seqLen ?? Math.max(needed, ...problems.map(maxSeqLen));
+  if (!Number.isInteger(len) || len < needed) {
+    throw new Error(`seqLen ${len} is too short: the batch needs ${needed}`);
+  }
+  const n = problems.length;
+  const inputs = new Int32Array(n * len).fill(tokenizer.padId);
+  const targets = new Int32Array(n * len).fill(tokenizer.padId);
+  const mask = new Float32Array(n * len);
+  const promptLengths = problems.map((p) => tokenizer.encode(p.prompt).length);
+  seqs.forEach((seq, i) => {
+    const row = i * len;
+    for (let t = 0; t < seq.length - 1; t++) {
+      inputs[row + t] = seq[t];
+      targets[row + t] = seq[t + 1];
+      if (t + 1 >= promptLengths[i]) mask[row + t] = 1;
+    }
+  });
+  return { inputs, targets, mask, batch: n, seqLen: len, promptLengths };
+}
+
+/** Encodes the prompts and the number of answer tokens to generate. */
+export function encodePrompts(
+  problems: readonly Problem[],
+  tokenizer: CharTokenizer = ARITHMETIC_TOKENIZER,
+): PromptBatch {
+  return {
+    prompts: problems.map((p) => tokenizer.encode(p.prompt)),
+    answerLengths: problems.map((p) => tokenizer.encode(p.target).length + 1),
+  };
+}

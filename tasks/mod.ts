@@ -1,0 +1,22 @@
+/**
+ * Arithmetic tasks for looped language models: the paper's character
+ * tokenizer, the reversed-answer problem format, seeded train/test
+ * generation, the paper's JSONL test files, and token batches with an
+ * answer-only loss mask.
+ *
+ * @example
+ * ```ts
+ * import { encodeBatch, generateProblems } from "./mod.ts";
+ * const train = generateProblems({ digits: 4, count: 8, seed: 1, split: "train" });
+ * const batch = encodeBatch(train); // batch.seqLen <= 16
+ * ```
+ *
+ * @module
+ */
+
+export * from "./tokenizer.ts";
+export * from "./arithmetic.ts";
+export * from "./split.ts";
+export * from "./generate.ts";
+export * from "./paper_data.ts";
+export * from "./batch.ts";
