@@ -1,0 +1,38 @@
+/**
+ * The `stars` command line: `train` and `eval` subcommands over the library.
+ * Bad input exits with code 2 and a message naming what is wrong.
+ *
+ * @module
+ */
+import { evalCommand } from "./eval.ts";
+import { trainCommand } from "./train.ts";
+import { isInputError, UsageError } from "./usage.ts";
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  train: trainCommand,
+  eval: evalCommand,
+};
+
+/** Runs a subcommand with its arguments; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  try {
+    const command = COMMANDS[name];
+    if (!command) {
+      throw new UsageError(
+        `unknown command "${name ?? ""}"; allowed: ${
+          Object.keys(COMMANDS).join(", ")
+        } (add --help to either)`,
+      );
+    }
+    return await command(rest);
+  } catch (e) {
+    if (isInputError(e)) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

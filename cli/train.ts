@@ -1,0 +1,144 @@
+/**
+ * `deno task train [--config file.json] [--key value ...] [--out DIR]`:
+ * trains a looped model and prints progress and the held-out accuracy.
+ */
+import { useBackend } from "../core/backend.ts";
+import {
+  CONFIG_SCHEMA,
+  ConfigError,
+  DEFAULT_CONFIG,
+  parseValue,
+  resolveConfig,
+} from "../train/config.ts";
+import { train, type TrainEvent } from "../train/trainer.ts";
+import { configHelp, parseFlags, UsageError } from "./usage.ts";
+
+const HELP = `Train a looped language model on arithmetic.
+
+Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
+
+  --config FILE      JSON object of config keys (flags override it)
+  --out DIR          where checkpoints and metrics.jsonl go
+                     (default runs/train-<time>); an existing checkpoint
+                     there is resumed unless --no-resume
+  --no-resume        start afresh even if DIR holds a checkpoint
+  --help             this text
+
+Config keys (each also a flag):
+${configHelp(DEFAULT_CONFIG as unknown as Record<string, unknown>)}
+
+The backend can also be chosen with the STARS_BACKEND variable.`;
+
+/** Reads and checks a JSON config file: one object of known keys. */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    throw new UsageError(`--config: cannot read "${path}"`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`--config: "${path}" is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`--config: "${path}" must hold one JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  return m ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
+}
+
+/** A progress printer: a line every few seconds, each eval and checkpoint. */
+function progress(): (e: TrainEvent) => void {
+  let lastPrint = 0, firstStep = 0, t0 = 0;
+  return (e) => {
+    if (e.kind === "start") {
+      firstStep = e.step;
+      t0 = performance.now();
+      console.log(
+        `${
+          e.resumed ? "resuming at" : "starting"
+        } step ${e.step}/${e.steps}, ${e.params} parameters`,
+      );
+    } else if (e.kind === "step") {
+      const now = performance.now();
+      if (now - lastPrint < 2000 && e.step !== e.steps) return;
+      lastPrint = now;
+      const rate = (now - t0) / 1000 / (e.step - firstStep);
+      const m = e.metrics;
+      const extra = Object.entries(m)
+        .filter(([k]) => !["loss", "ce", "accuracy", "grad_norm"].includes(k))
+        .map(([k, v]) => ` ${k} ${v.toFixed(4)}`).join("");
+      console.log(
+        `step ${e.step}/${e.steps}  loss ${m.loss.toFixed(4)}  acc ${
+          (m.accuracy * 100).toFixed(1)
+        }%` +
+          `  loops ${e.loops}  lr ${e.lr.toExponential(2)}${extra}  ${e.ms.toFixed(0)}ms/step` +
+          `  eta ${formatEta(rate * (e.steps - e.step))}`,
+      );
+    } else if (e.kind === "eval") {
+      console.log(
+        `eval step ${e.step}: exact match ${
+          (e.accuracy * 100).toFixed(2)
+        }% (${e.correct}/${e.total}) at ${e.loops} loops`,
+      );
+    }
+  };
+}
+
+/** Runs the train command; returns the process exit code. */
+export async function trainCommand(args: string[]): Promise<number> {
+  const keys = Object.keys(CONFIG_SCHEMA);
+  const flags = parseFlags(args, {
+    strings: ["config", "out", ...keys],
+    booleans: ["help", "resume"],
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const fromFile = typeof flags.config === "string" ? await readConfigFile(flags.config) : {};
+  const fromFlags: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (typeof flags[key] === "string") fromFlags[key] = parseValue(key, flags[key] as string);
+  }
+  const envBackend = Deno.env.get("STARS_BACKEND");
+  const config = resolveConfig(envBackend ? { backend: envBackend } : {}, fromFile, fromFlags);
+  const outDir = (flags.out as string | undefined) ??
+    `runs/train-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
+  const backend = await useBackend(config.backend);
+  console.log(`backend ${backend}, output ${outDir}`);
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const result = await train(config, {
+      outDir,
+      resume: flags.resume !== false,
+      signal: controller.signal,
+      onEvent: progress(),
+    });
+    result.model.dispose();
+    if (result.status === "interrupted") {
+      console.log(
+        `interrupted at step ${result.step}; checkpoint saved in ${outDir} (run again with --out ${outDir} to resume)`,
+      );
+      return 130;
+    }
+    console.log(
+      `done: ${result.step} steps, held-out exact match ${(result.accuracy! * 100).toFixed(2)}% ` +
+        `at ${config.loops} loops; checkpoint in ${outDir}`,
+    );
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}

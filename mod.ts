@@ -1,0 +1,104 @@
+/**
+ * STARS toolkit: train and analyse looped language models (LoopLMs) on
+ * tfjs, with stability-driven recurrent scaling (random loop sampling and
+ * Jacobian spectral radius regularisation).
+ *
+ * @example Train a small looped model on 2-digit addition for a few steps
+ * ```ts
+ * import { train, useBackend } from "@stars/toolkit";
+ *
+ * await useBackend("wasm");
+ * const result = await train({ digits: 2, d_model: 32, n_heads: 2, d_ff: 64, steps: 20 });
+ * console.log(result.accuracy); // held-out exact match at the training depth
+ * result.model.dispose();
+ * ```
+ *
+ * @example Run a model at any loop count and read every loop's state
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { LoopedLM, PAPER_MODEL } from "@stars/toolkit";
+ *
+ * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 32, n_heads: 2, d_ff: 64 }, 1);
+ * const ids = tf.tensor2d([[1, 2, 10, 3, 4, 11]], undefined, "int32");
+ * const { logits, states } = model.forward(ids, 8, { keepStates: true });
+ * console.log(logits.shape, states.length); // [1, 6, 15] 9
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type BackendName,
+  BACKENDS,
+  hasRealGpu,
+  parseBackend,
+  useBackend,
+} from "./core/backend.ts";
+export { mixSeed, Rng } from "./core/rng.ts";
+
+export {
+  INIT_STATES,
+  type InitState,
+  type Injection,
+  INJECTIONS,
+  type ModelConfig,
+  NORM_PLACEMENTS,
+  NORM_TYPES,
+  type NormPlacement,
+  type NormType,
+  PAPER_MODEL,
+} from "./models/config.ts";
+export { type ForwardOptions, type ForwardResult, LoopedLM } from "./models/looped.ts";
+export { countParams, type Init, initParams, type Params, paramSpecs } from "./models/params.ts";
+export { layerNorm, type NormParams, residual, rmsNorm } from "./models/norm.ts";
+
+export {
+  describeLoopSpec,
+  expectedLoops,
+  type FixedLoops,
+  type LogNormalLoops,
+  type LoopDraw,
+  loopPmf,
+  type LoopSpec,
+  type PoissonLogNormalLoops,
+  type PoissonLoops,
+  sampleLoops,
+  type UniformLoops,
+  validateLoopSpec,
+} from "./regularizers/loop_sampler.ts";
+
+export * from "./tasks/mod.ts";
+
+export {
+  BACKEND_CHOICES,
+  CONFIG_SCHEMA,
+  ConfigError,
+  DEFAULT_CONFIG,
+  type KeySpec,
+  LOOP_SAMPLERS,
+  resolveConfig,
+  TASKS,
+  type TrainConfig,
+} from "./train/config.ts";
+export { AdamW, type AdamWOptions, clipByGlobalNorm } from "./train/adamw.ts";
+export { learningRate } from "./train/schedule.ts";
+export { maskedCrossEntropy, teacherForcedExactMatch } from "./train/loss.ts";
+export {
+  type CheckpointManifest,
+  hasCheckpoint,
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  readManifest,
+  saveCheckpoint,
+} from "./train/checkpoint.ts";
+export { heldOutProblems, loopSpecOf, modelConfigOf, trainBatch } from "./train/data.ts";
+export {
+  NonFiniteLossError,
+  type Penalty,
+  type StepOptions,
+  type StepResult,
+  trainStep,
+} from "./train/step.ts";
+export { train, type TrainEvent, type TrainOptions, type TrainResult } from "./train/trainer.ts";
+
+export { exactMatch, type ExactMatchOptions, greedyGenerate } from "./eval/greedy.ts";

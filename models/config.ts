@@ -1,0 +1,80 @@
+/**
+ * The looped decoder's configuration: one plain object with snake_case keys,
+ * as in the paper's code, so it round-trips through JSON configs and
+ * checkpoints unchanged.
+ */
+
+/** Where the norms sit around each residual branch F (DESIGN.md section 1). */
+export const NORM_PLACEMENTS = [
+  "pre_norm",
+  "post_norm",
+  "sandwich_branch",
+  "sandwich_dual",
+] as const;
+/** One of {@linkcode NORM_PLACEMENTS}. */
+export type NormPlacement = typeof NORM_PLACEMENTS[number];
+
+/** The normalisation layers available. */
+export const NORM_TYPES = ["layernorm", "rmsnorm"] as const;
+/** One of {@linkcode NORM_TYPES}. */
+export type NormType = typeof NORM_TYPES[number];
+
+/** How the embedded input re-enters each loop. */
+export const INJECTIONS = ["none", "add", "linear"] as const;
+/** One of {@linkcode INJECTIONS}: `linear` is Huginn's `Linear([h; e])`. */
+export type Injection = typeof INJECTIONS[number];
+
+/** What the loop starts from. */
+export const INIT_STATES = ["embedding", "zeros", "random"] as const;
+/** One of {@linkcode INIT_STATES}. */
+export type InitState = typeof INIT_STATES[number];
+
+/** Configuration of a {@linkcode LoopedLM}. */
+export interface ModelConfig {
+  /** Number of token ids. */
+  vocab_size: number;
+  /** Longest sequence (number of learned positions). */
+  max_seq_len: number;
+  /** Width of the latent state. */
+  d_model: number;
+  /** Attention heads; must divide `d_model`. */
+  n_heads: number;
+  /** Hidden width of the MLP. */
+  d_ff: number;
+  /** Transformer layers in the shared, looped block (k). */
+  n_layers: number;
+  /** Layers applied once before the loop. */
+  prelude_layers: number;
+  /** Layers applied once after the loop. */
+  coda_layers: number;
+  /** Dropout rate on the embedding and on every residual branch. */
+  dropout: number;
+  /** Norm placement around each residual branch. */
+  norm_placement: NormPlacement;
+  /** LayerNorm or RMSNorm. */
+  norm_type: NormType;
+  /** How the input re-enters each loop. */
+  injection: Injection;
+  /** The loop's initial state. */
+  init_state: InitState;
+  /** Standard deviation of the normal weight initialisation. */
+  init_std: number;
+}
+
+/** The paper's reference model for addition (DESIGN.md section 1). */
+export const PAPER_MODEL: ModelConfig = {
+  vocab_size: 15,
+  max_seq_len: 16,
+  d_model: 512,
+  n_heads: 8,
+  d_ff: 1024,
+  n_layers: 1,
+  prelude_layers: 0,
+  coda_layers: 0,
+  dropout: 0.1,
+  norm_placement: "sandwich_dual",
+  norm_type: "layernorm",
+  injection: "none",
+  init_state: "embedding",
+  init_std: 0.02,
+};

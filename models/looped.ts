@@ -1,0 +1,161 @@
+/**
+ * The looped decoder: embed, (prelude), apply one shared block N times to a
+ * latent state, (coda), final norm, head tied to the token embedding.
+ *
+ * The loop count is an argument of every forward pass, and the one-loop map
+ * `h -> f(h)` is available on its own for the Jacobian regulariser.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mixSeed, Rng } from "../core/rng.ts";
+import type { ModelConfig } from "./config.ts";
+import { type LayerContext, normParams, param, transformerLayer } from "./layer.ts";
+import { norm } from "./norm.ts";
+import { dense, dropout, matmul, transposeLast } from "./ops.ts";
+import { initParams, type Params } from "./params.ts";
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Dropout on (default false). */
+  training?: boolean;
+  /** Seed for dropout and a random initial state (default 0). */
+  seed?: number;
+  /** Return the state after every loop, `states[0]` being h_0 (default false). */
+  keepStates?: boolean;
+  /** Continue from this state, reached after `loopsDone` loops, instead of h_0. */
+  start?: { state: tf.Tensor3D; loopsDone: number };
+}
+
+/** What a forward pass returns. */
+export interface ForwardResult {
+  /** Next-token logits [B, T, vocab]. */
+  logits: tf.Tensor3D;
+  /** The final latent state h_N [B, T, d], before coda and final norm. */
+  state: tf.Tensor3D;
+  /** h_0 .. h_N when `keepStates` was set, else empty. */
+  states: tf.Tensor3D[];
+}
+
+function layerContext(opts: ForwardOptions, stream: number): LayerContext {
+  let counter = 0;
+  const seed = opts.seed ?? 0;
+  return { training: opts.training ?? false, nextSeed: () => mixSeed(seed, stream, counter++) };
+}
+
+/** A looped language model: its config and its named parameters. */
+export class LoopedLM {
+  /** The model's configuration. */
+  readonly config: ModelConfig;
+  /** The model's parameters, by name. */
+  readonly params: Params;
+
+  /** Creates a model with fresh parameters (or the given ones). */
+  constructor(config: ModelConfig, seed = 1, params?: Params) {
+    if (config.d_model % config.n_heads !== 0) {
+      throw new RangeError("model: d_model must be a multiple of n_heads");
+    }
+    this.config = config;
+    this.params = params ?? initParams(config, seed);
+  }
+
+  /**
+   * Embeds token ids [B, T] into e [B, T, d]: one-hot matmul (wasm has no
+   * gradient kernel for gather) plus learned positions, then the prelude.
+   */
+  embed(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    const [b, t] = ids.shape;
+    if (t > c.max_seq_len) {
+      throw new RangeError(`model: sequence length ${t} exceeds max_seq_len ${c.max_seq_len}`);
+    }
+    const oneHot = tf.oneHot(ids.reshape([-1]), c.vocab_size).toFloat();
+    const tok = matmul(oneHot, param(this.params, "embed.tok")).reshape([b, t, c.d_model]);
+    const pos = param(this.params, "embed.pos").slice([0, 0], [t, c.d_model]);
+    const ctx = layerContext(opts, 1);
+    let x = tf.add(tok, pos);
+    if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed());
+    for (let i = 0; i < c.prelude_layers; i++) {
+      x = transformerLayer(c, this.params, `prelude.${i}`, x, ctx);
+    }
+    return x as tf.Tensor3D;
+  }
+
+  /** The loop's starting state h_0 for embedded input e. */
+  initialState(e: tf.Tensor3D, opts: ForwardOptions = {}): tf.Tensor3D {
+    switch (this.config.init_state) {
+      case "embedding":
+        return e;
+      case "zeros":
+        return tf.zerosLike(e);
+      case "random": {
+        // Huginn: h_0 ~ TruncNormal(0, 2 / (5 d)) (variance), per call.
+        const std = Math.sqrt(2 / (5 * this.config.d_model));
+        const seed = new Rng(mixSeed(opts.seed ?? 0, 2)).int(0, 2 ** 31);
+        return tf.truncatedNormal(e.shape, 0, std, "float32", seed) as tf.Tensor3D;
+      }
+    }
+  }
+
+  /**
+   * One application of the shared block: `h_{t+1} = f(h_t [, e])`.
+   * `loop` distinguishes dropout masks between loops.
+   */
+  step(h: tf.Tensor3D, e: tf.Tensor3D, opts: ForwardOptions = {}, loop = 0): tf.Tensor3D {
+    const c = this.config;
+    let x: tf.Tensor = h;
+    if (c.injection === "add") x = tf.add(h, e);
+    if (c.injection === "linear") x = dense(tf.concat([h, e], -1), param(this.params, "inject.w"));
+    const ctx = layerContext(opts, 100 + loop);
+    for (let i = 0; i < c.n_layers; i++) {
+      x = transformerLayer(c, this.params, `block.${i}`, x, ctx);
+    }
+    return x as tf.Tensor3D;
+  }
+
+  /**
+   * The one-loop map `f` as a function of the state alone, for input
+   * embedding `e` (the regulariser differentiates it with respect to h).
+   */
+  loopMap(e: tf.Tensor3D, opts: ForwardOptions = {}): (h: tf.Tensor3D) => tf.Tensor3D {
+    return (h) => this.step(h, e, opts);
+  }
+
+  /** Coda, final norm and the tied head: logits [B, T, vocab] from h_N. */
+  readout(h: tf.Tensor3D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    const ctx = layerContext(opts, 3);
+    let x: tf.Tensor = h;
+    for (let i = 0; i < c.coda_layers; i++) {
+      x = transformerLayer(c, this.params, `coda.${i}`, x, ctx);
+    }
+    x = norm(c.norm_type, x, normParams(this.params, "final_norm"));
+    const [b, t] = h.shape;
+    const head = transposeLast(param(this.params, "embed.tok"));
+    return matmul(x.reshape([b * t, c.d_model]), head).reshape([b, t, c.vocab_size]) as tf.Tensor3D;
+  }
+
+  /**
+   * Runs the loop `loops` times from h_0, or from `opts.start` (a state
+   * reached earlier, for example by loops computed outside a gradient tape
+   * as in Huginn's truncated backprop: a tensor created outside
+   * `tf.variableGrads` is a constant to it).
+   */
+  forward(ids: tf.Tensor2D, loops: number, opts: ForwardOptions = {}): ForwardResult {
+    if (!Number.isInteger(loops) || loops < 0) {
+      throw new RangeError(`model: loops must be an integer >= 0, got ${loops}`);
+    }
+    const e = this.embed(ids, opts);
+    let h = opts.start?.state ?? this.initialState(e, opts);
+    const offset = opts.start?.loopsDone ?? 0;
+    const states: tf.Tensor3D[] = opts.keepStates ? [h] : [];
+    for (let i = 0; i < loops; i++) {
+      h = this.step(h, e, opts, offset + i);
+      if (opts.keepStates) states.push(h);
+    }
+    return { logits: this.readout(h, opts), state: h, states };
+  }
+
+  /** Releases the parameters' memory. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Small tensor helpers the model is built from, chosen for speed and for
+ * sound gradients on every backend (DESIGN.md section 2).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Swaps the last two axes of a rank-2 or rank-3 tensor. */
+export function transposeLast(x: tf.Tensor): tf.Tensor {
+  return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1]);
+}
+
+// On wasm, matMul with transpose flags is ~8x slower than an explicit
+// transpose, and tfjs's own matMul gradient uses the flags; on cpu the
+// explicit transpose is slower. So only wasm gets the custom gradient.
+const explicitTransposeMatMul = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor2D, transposeLast(sb) as tf.Tensor2D),
+      tf.matMul(transposeLast(sa) as tf.Tensor2D, dy as tf.Tensor2D),
+    ],
+  };
+});
+
+/**
+ * Matrix product of two rank-2 (or two batched rank-3) tensors of equal
+ * rank, with a gradient that is fast on the active backend.
+ */
+export function matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === "wasm") return explicitTransposeMatMul(a, b);
+  return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+}
+
+/**
+ * `x @ w + b` over the last axis of `x`, for any leading shape.
+ */
+export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const lead = x.shape.slice(0, -1) as number[];
+  const y = matmul(x.reshape([-1, x.shape[x.rank - 1]]), w);
+  const out = b ? tf.add(y, b) : y;
+  return out.reshape([...lead, w.shape[1] as number]);
+}
+
+/**
+ * GELU with the exact erf form: tfjs's second-order gradient is right
+ * through erf and wrong through the tanh approximation (DESIGN.md section 2).
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** Inverted dropout with an explicit seed, so runs replay exactly. */
+export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  if (rate <= 0) return x;
+  const keep = tf.less(tf.randomUniform(x.shape, 0, 1, "float32", seed), 1 - rate);
+  return tf.mul(x, tf.div(tf.cast(keep, "float32"), 1 - rate));
+}

@@ -1,0 +1,115 @@
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+
+const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
+const PAPER_DATA = new URL("../../shared/data/stars_addition_test_4digit.jsonl", import.meta.url);
+const TINY = [
+  "--digits",
+  "2",
+  "--d_model",
+  "16",
+  "--n_heads",
+  "2",
+  "--d_ff",
+  "32",
+  "--batch_size",
+  "8",
+];
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1", STARS_BACKEND: "wasm" },
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code, stdout: text(stdout), stderr: text(stderr) };
+}
+
+Deno.test("bad input exits 2 with a message naming what is wrong", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const badConfig = `${dir}/bad.json`;
+  await Deno.writeTextFile(badConfig, JSON.stringify({ steps: 5, d_modle: 3 }));
+  const cases: [string[], string][] = [
+    [["train", "--bogus", "1"], "--bogus"],
+    [["train", "--steps", "abc"], '"steps"'],
+    [["train", "--lr", "-1"], '"lr"'],
+    [["train", "--norm_placement", "middle"], "pre_norm"],
+    [["train", "--config", badConfig], '"d_modle"'],
+    [["train", "--config", `${dir}/missing.json`], "cannot read"],
+    [["frobnicate"], "unknown command"],
+    [["eval"], "--checkpoint"],
+    [["eval", "--checkpoint", `${dir}/nothing`], "no checkpoint"],
+  ];
+  for (const [args, expected] of cases) {
+    await t.step(args.join(" "), async () => {
+      const r = await cli(...args);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, expected);
+    });
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--help documents every option and exits 0", async () => {
+  const train = await cli("train", "--help");
+  assertEquals(train.code, 0);
+  for (const key of ["--d_model", "--norm_placement", "--loop_sampler", "--lr", "--out"]) {
+    assertStringIncludes(train.stdout, key);
+  }
+  const ev = await cli("eval", "--help");
+  assertEquals(ev.code, 0);
+  assertStringIncludes(ev.stdout, "--loops");
+});
+
+Deno.test("train then eval from the command line, on generated and file data", async () => {
+  const dir = await Deno.makeTempDir();
+  const tr = await cli("train", ...TINY, "--steps", "3", "--eval_size", "10", "--out", dir);
+  assertEquals(tr.code, 0, tr.stderr);
+  assertStringIncludes(tr.stdout, "held-out exact match");
+  const ev = await cli("eval", "--checkpoint", dir, "--loops", "1,2,3", "--json");
+  assertEquals(ev.code, 0, ev.stderr);
+  const report = JSON.parse(ev.stdout);
+  assertEquals(report.results.map((r: { loops: number }) => r.loops), [1, 2, 3]);
+  for (const r of report.results) assert(r.accuracy >= 0 && r.accuracy <= 1 && r.total === 10);
+  // A bad --loops value and a malformed data line are input errors.
+  const badLoops = await cli("eval", "--checkpoint", dir, "--loops", "1,x");
+  assertEquals(badLoops.code, 2);
+  assertStringIncludes(badLoops.stderr, '"x"');
+  const badData = `${dir}/bad.jsonl`;
+  const good = (await Deno.readTextFile(PAPER_DATA)).split("\n")[0];
+  await Deno.writeTextFile(badData, `${good}\n{"num1": 1\n`);
+  const badFile = await cli("eval", "--checkpoint", dir, "--data", badData);
+  assertEquals(badFile.code, 2);
+  assertStringIncludes(badFile.stderr, "bad.jsonl:2");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("eval reads the paper's test file (4-digit model)", async () => {
+  const dir = await Deno.makeTempDir();
+  const tr = await cli(
+    "train",
+    ...TINY,
+    "--digits",
+    "4",
+    "--steps",
+    "1",
+    "--eval_size",
+    "5",
+    "--out",
+    dir,
+  );
+  assertEquals(tr.code, 0, tr.stderr);
+  const ev = await cli(
+    "eval",
+    "--checkpoint",
+    dir,
+    "--data",
+    PAPER_DATA.pathname,
+    "--limit",
+    "40",
+    "--loops",
+    "2",
+  );
+  assertEquals(ev.code, 0, ev.stderr);
+  assertStringIncludes(ev.stdout, "40 problems");
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,41 @@
+import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { ConfigError, DEFAULT_CONFIG, parseValue, resolveConfig } from "../train/config.ts";
+
+Deno.test("defaults resolve, and overrides apply in order", () => {
+  assertEquals(resolveConfig(), DEFAULT_CONFIG);
+  const c = resolveConfig({ steps: 10, lr: 0.1 }, { steps: 20 });
+  assertEquals([c.steps, c.lr], [20, 0.1]);
+});
+
+Deno.test("an unknown key is an error naming it and listing the allowed keys", () => {
+  const e = assertThrows(() => resolveConfig({ d_modle: 8 }), ConfigError, '"d_modle"');
+  assertStringIncludes(e.message, "d_model");
+});
+
+Deno.test("wrong types and out-of-range values name the key and what is allowed", () => {
+  const cases: [Record<string, unknown>, string, string][] = [
+    [{ steps: "ten" }, '"steps"', "integer >= 1"],
+    [{ steps: 2.5 }, '"steps"', "integer"],
+    [{ lr: -1 }, '"lr"', "> 0"],
+    [{ dropout: 1.5 }, '"dropout"', "<= 0.99"],
+    [{ norm_placement: "middle" }, '"norm_placement"', "pre_norm, post_norm"],
+    [{ reverse: "yes" }, '"reverse"', "true or false"],
+    [{ n_heads: 3 }, '"n_heads"', "divide d_model"],
+    [{ loop_min: 9, loop_max: 4 }, '"loop_min"', "<= loop_max"],
+    [{ init_state: "zeros" }, '"injection"', "add or linear"],
+    [{ lr: Infinity }, '"lr"', "a number"],
+  ];
+  for (const [override, key, allowed] of cases) {
+    const e = assertThrows(() => resolveConfig(override), ConfigError, key);
+    assertStringIncludes(e.message, allowed);
+  }
+});
+
+Deno.test("command-line strings parse to the key's type", () => {
+  assertEquals(parseValue("steps", "200"), 200);
+  assertEquals(parseValue("lr", "1e-3"), 1e-3);
+  assertEquals(parseValue("reverse", "false"), false);
+  assertEquals(parseValue("norm_type", "rmsnorm"), "rmsnorm");
+  assertEquals(parseValue("steps", "abc"), "abc"); // left for validation to reject
+  assertThrows(() => parseValue("nope", "1"), ConfigError, '"nope"');
+});

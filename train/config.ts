@@ -1,0 +1,293 @@
+/**
+ * The training configuration: one flat object with snake_case keys (as in
+ * the paper's code), its defaults, and its validation. Every key has a type,
+ * a range and a help line, so the CLI's `--help`, `--key value` overrides
+ * and JSON configs all come from this one table.
+ */
+import {
+  INIT_STATES,
+  INJECTIONS,
+  type ModelConfig,
+  NORM_PLACEMENTS,
+  NORM_TYPES,
+} from "../models/config.ts";
+
+/** Loop-count samplers selectable by `loop_sampler`. */
+export const LOOP_SAMPLERS = [
+  "fixed",
+  "lognormal",
+  "poisson",
+  "uniform",
+  "poisson_lognormal",
+] as const;
+/** Backends selectable by `backend`. */
+export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
+/** Tasks selectable by `task`. */
+export const TASKS = ["addition", "multiplication"] as const;
+
+/** Full training configuration (model, data, loop sampler, optimiser, run). */
+export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_len"> {
+  /** Arithmetic task. */
+  task: typeof TASKS[number];
+  /** Digits per operand. */
+  digits: number;
+  /** Whether the answer is written least-significant digit first. */
+  reverse: boolean;
+  /** Loop-count sampler. */
+  loop_sampler: typeof LOOP_SAMPLERS[number];
+  /** Fixed loop count; also the "training depth" reported by evaluation. */
+  loops: number;
+  /** Log-normal mu. */
+  loop_mu: number;
+  /** Log-normal sigma (also Huginn's s). */
+  loop_sigma: number;
+  /** Smallest loop count drawn. */
+  loop_min: number;
+  /** Largest loop count drawn. */
+  loop_max: number;
+  /** Poisson rate. */
+  loop_lambda: number;
+  /** Huginn's mean recurrence r. */
+  loop_mean: number;
+  /** Huginn's backpropagated loops k. */
+  loop_backprop: number;
+  /** Optimiser steps. */
+  steps: number;
+  /** Problems per step. */
+  batch_size: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Final learning rate as a fraction of `lr` (cosine schedule). */
+  min_lr_ratio: number;
+  /** Linear warm-up steps. */
+  warmup_steps: number;
+  /** AdamW decoupled weight decay. */
+  weight_decay: number;
+  /** AdamW beta1. */
+  beta1: number;
+  /** AdamW beta2. */
+  beta2: number;
+  /** Global gradient-norm clip (0 = off). */
+  grad_clip: number;
+  /** Seed for initialisation, data, loop counts and dropout. */
+  seed: number;
+  /** Held-out problems for the periodic and final evaluation. */
+  eval_size: number;
+  /** Evaluate every this many steps (0 = only at the end). */
+  eval_every: number;
+  /** Save a checkpoint every this many steps (0 = only at the end). */
+  checkpoint_every: number;
+  /** Compute backend. */
+  backend: typeof BACKEND_CHOICES[number];
+}
+
+/** The built-in default: 4-digit addition that trains in minutes on a CPU. */
+export const DEFAULT_CONFIG: TrainConfig = {
+  task: "addition",
+  digits: 4,
+  reverse: true,
+  d_model: 64,
+  n_heads: 4,
+  d_ff: 128,
+  n_layers: 1,
+  prelude_layers: 0,
+  coda_layers: 0,
+  dropout: 0,
+  norm_placement: "sandwich_dual",
+  norm_type: "layernorm",
+  injection: "none",
+  init_state: "embedding",
+  init_std: 0.02,
+  loop_sampler: "fixed",
+  loops: 4,
+  loop_mu: 2,
+  loop_sigma: 0.7,
+  loop_min: 1,
+  loop_max: 100,
+  loop_lambda: 5,
+  loop_mean: 32,
+  loop_backprop: 8,
+  steps: 1500,
+  batch_size: 64,
+  lr: 2e-3,
+  min_lr_ratio: 0.1,
+  warmup_steps: 100,
+  weight_decay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  grad_clip: 1,
+  seed: 1,
+  eval_size: 500,
+  eval_every: 250,
+  checkpoint_every: 250,
+  backend: "auto",
+};
+
+/** How one config key is typed, bounded and described. */
+export interface KeySpec {
+  /** Value type. */
+  type: "int" | "number" | "bool" | "choice";
+  /** Help text. */
+  help: string;
+  /** Inclusive lower bound (numbers). */
+  min?: number;
+  /** Inclusive upper bound (numbers). */
+  max?: number;
+  /** Whether the lower bound is exclusive. */
+  exclusiveMin?: boolean;
+  /** Allowed values (choices). */
+  choices?: readonly string[];
+}
+
+const int = (help: string, min: number, max = Number.MAX_SAFE_INTEGER): KeySpec => ({
+  type: "int",
+  help,
+  min,
+  max,
+});
+const num = (help: string, min: number, max = Infinity, exclusiveMin = false): KeySpec => ({
+  type: "number",
+  help,
+  min,
+  max,
+  exclusiveMin,
+});
+const choice = (help: string, choices: readonly string[]): KeySpec => ({
+  type: "choice",
+  help,
+  choices,
+});
+
+/** The schema of every key of {@linkcode TrainConfig}. */
+export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
+  task: choice("arithmetic task", TASKS),
+  digits: int("digits per operand", 1, 9),
+  reverse: { type: "bool", help: "write the answer least-significant digit first" },
+  d_model: int("width of the latent state", 1),
+  n_heads: int("attention heads (must divide d_model)", 1),
+  d_ff: int("MLP hidden width", 1),
+  n_layers: int("transformer layers in the looped block", 1),
+  prelude_layers: int("layers before the loop", 0),
+  coda_layers: int("layers after the loop", 0),
+  dropout: num("dropout rate", 0, 0.99),
+  norm_placement: choice("norm placement", NORM_PLACEMENTS),
+  norm_type: choice("norm type", NORM_TYPES),
+  injection: choice("input injection into each loop", INJECTIONS),
+  init_state: choice("initial loop state", INIT_STATES),
+  init_std: num("std of the normal weight init", 0, Infinity, true),
+  loop_sampler: choice("loop-count sampler", LOOP_SAMPLERS),
+  loops: int("fixed loop count (the training depth)", 1, 10000),
+  loop_mu: num("log-normal mu", -Infinity),
+  loop_sigma: num("log-normal sigma (Huginn's s)", 0, Infinity, true),
+  loop_min: int("smallest loop count drawn", 1, 10000),
+  loop_max: int("largest loop count drawn", 1, 10000),
+  loop_lambda: num("Poisson rate", 0, Infinity, true),
+  loop_mean: num("Huginn's mean recurrence r", 0, Infinity, true),
+  loop_backprop: int("Huginn's backpropagated loops k", 1, 10000),
+  steps: int("optimiser steps", 1),
+  batch_size: int("problems per step", 1),
+  lr: num("peak learning rate", 0, Infinity, true),
+  min_lr_ratio: num("final lr as a fraction of lr", 0, 1),
+  warmup_steps: int("linear warm-up steps", 0),
+  weight_decay: num("AdamW decoupled weight decay", 0),
+  beta1: num("AdamW beta1", 0, 0.999999),
+  beta2: num("AdamW beta2", 0, 0.999999),
+  grad_clip: num("global gradient-norm clip (0 = off)", 0),
+  seed: int("random seed", 0, 2 ** 32 - 1),
+  eval_size: int("held-out problems to evaluate", 1),
+  eval_every: int("evaluate every N steps (0 = at the end only)", 0),
+  checkpoint_every: int("checkpoint every N steps (0 = at the end only)", 0),
+  backend: choice("compute backend", BACKEND_CHOICES),
+};
+
+/** A config error: names the key and what is allowed. */
+export class ConfigError extends Error {
+  /** Creates a config error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function describe(spec: KeySpec): string {
+  if (spec.type === "choice") return `one of ${spec.choices!.join(", ")}`;
+  if (spec.type === "bool") return "true or false";
+  const kind = spec.type === "int" ? "an integer" : "a number";
+  const lo = spec.min === undefined || spec.min === -Infinity
+    ? ""
+    : ` ${spec.exclusiveMin ? ">" : ">="} ${spec.min}`;
+  const hi = spec.max === undefined || spec.max === Infinity || spec.max >= Number.MAX_SAFE_INTEGER
+    ? ""
+    : `${lo ? " and" : ""} <= ${spec.max}`;
+  return `${kind}${lo}${hi}`;
+}
+
+/** Checks one value against its key's spec; returns the value or throws. */
+export function checkValue(key: string, value: unknown): unknown {
+  const spec = (CONFIG_SCHEMA as Record<string, KeySpec>)[key];
+  if (!spec) {
+    throw new ConfigError(
+      `unknown config key "${key}"; allowed keys: ${Object.keys(CONFIG_SCHEMA).join(", ")}`,
+    );
+  }
+  const bad = () =>
+    new ConfigError(`config key "${key}" must be ${describe(spec)}, got ${JSON.stringify(value)}`);
+  switch (spec.type) {
+    case "bool":
+      if (typeof value !== "boolean") throw bad();
+      return value;
+    case "choice":
+      if (typeof value !== "string" || !spec.choices!.includes(value)) throw bad();
+      return value;
+    default: {
+      if (typeof value !== "number" || !Number.isFinite(value)) throw bad();
+      if (spec.type === "int" && !Number.isInteger(value)) throw bad();
+      const tooLow = spec.exclusiveMin ? value <= spec.min! : value < spec.min!;
+      if (tooLow || value > spec.max!) throw bad();
+      return value;
+    }
+  }
+}
+
+/** Parses a command-line string into the type the key expects. */
+export function parseValue(key: string, text: string): unknown {
+  const spec = (CONFIG_SCHEMA as Record<string, KeySpec>)[key];
+  if (!spec) return checkValue(key, text); // throws "unknown key"
+  if (spec.type === "bool") {
+    if (text === "true" || text === "false") return text === "true";
+    return text;
+  }
+  if (spec.type === "choice") return text;
+  const n = Number(text);
+  return text.trim() === "" || Number.isNaN(n) ? text : n;
+}
+
+/**
+ * Merges partial overrides into the defaults and validates the whole: every
+ * key known, every value of the right type and range, and the cross-key
+ * rules (heads divide d_model, loop_min <= loop_max, ...).
+ */
+export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) merged[key] = checkValue(key, value);
+  }
+  const c = merged as unknown as TrainConfig;
+  if (c.d_model % c.n_heads !== 0) {
+    throw new ConfigError(
+      `config key "n_heads" must divide d_model (${c.d_model}), got ${c.n_heads}`,
+    );
+  }
+  if (c.loop_min > c.loop_max) {
+    throw new ConfigError(
+      `config key "loop_min" must be <= loop_max (${c.loop_max}), got ${c.loop_min}`,
+    );
+  }
+  if (c.init_state !== "embedding" && c.injection === "none") {
+    throw new ConfigError(
+      `config key "injection" must be add or linear when init_state is ${c.init_state}` +
+        " (otherwise the loop never sees the input)",
+    );
+  }
+  return c;
+}

@@ -1,0 +1,133 @@
+/**
+ * One optimisation step: forward through the drawn number of loops,
+ * answer-only cross-entropy (plus an optional penalty on the final state),
+ * gradients, clipping, AdamW. Everything runs inside `tf.tidy`, so the
+ * tensor count is the same after every step.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mixSeed } from "../core/rng.ts";
+import type { LoopedLM } from "../models/looped.ts";
+import type { LoopDraw } from "../regularizers/loop_sampler.ts";
+import type { Batch } from "../tasks/batch.ts";
+import { type AdamW, type AdamWOptions, clipByGlobalNorm } from "./adamw.ts";
+import { maskedCrossEntropy, teacherForcedExactMatch } from "./loss.ts";
+
+/** A loss term added to the cross-entropy, computed at the final state. */
+export interface Penalty {
+  /** Weight of the term at this step (0 switches it off). */
+  weight: number;
+  /**
+   * The term, given the model, the embedded input and the final state h_N.
+   * h_N is a constant to the gradient (detached, as STARS prescribes), so
+   * the term's gradient reaches the parameters only. Returns the scalar to
+   * add and diagnostics to log.
+   */
+  compute: (
+    model: LoopedLM,
+    e: tf.Tensor3D,
+    state: tf.Tensor3D,
+    seed: number,
+  ) => { value: tf.Scalar; logs: Record<string, tf.Scalar> };
+}
+
+/** Settings of one step. */
+export interface StepOptions extends AdamWOptions {
+  /** Global gradient-norm clip (0 = off). */
+  grad_clip: number;
+  /** Seed for this step's dropout and random initial state. */
+  seed: number;
+  /** Optional penalty term. */
+  penalty?: Penalty;
+}
+
+/** Numbers reported by one step. */
+export interface StepResult {
+  /** Total loss (cross-entropy plus weighted penalty). */
+  loss: number;
+  /** Answer-only cross-entropy. */
+  ce: number;
+  /** Teacher-forced exact match on the batch. */
+  accuracy: number;
+  /** Global gradient norm before clipping. */
+  grad_norm: number;
+  /** Penalty diagnostics, if any. */
+  [key: string]: number;
+}
+
+/** A non-finite loss or gradient: the update was not applied. */
+export class NonFiniteLossError extends Error {
+  /** Creates the error for a step. */
+  constructor(readonly step: number, readonly values: Record<string, number>) {
+    super(`non-finite loss at step ${step}: ${JSON.stringify(values)}`);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/** Runs one training step and applies the update (unless non-finite). */
+export async function trainStep(
+  model: LoopedLM,
+  optimizer: AdamW,
+  batch: Batch,
+  draw: LoopDraw,
+  step: number,
+  o: StepOptions,
+): Promise<StepResult> {
+  const fwd = { training: true, seed: mixSeed(o.seed, step, 21) };
+  const shape: [number, number] = [batch.batch, batch.seqLen];
+  const scalars = tf.tidy(() => {
+    const ids = tf.tensor2d(batch.inputs, shape, "int32");
+    const targets = tf.tensor2d(batch.targets, shape, "int32");
+    const mask = tf.tensor2d(batch.mask, shape, "float32");
+    // Leading loops without gradient (Huginn): computed outside the tape.
+    const start = draw.noGrad > 0
+      ? { state: model.forward(ids, draw.noGrad, fwd).state, loopsDone: draw.noGrad }
+      : undefined;
+    const logs: Record<string, tf.Scalar> = {};
+    const vars = [...model.params.values()];
+    let finalState: tf.Tensor3D | undefined;
+    const task = tf.variableGrads(() => {
+      const out = model.forward(ids, draw.withGrad, { ...fwd, start });
+      finalState = tf.keep(out.state);
+      logs.accuracy = tf.keep(teacherForcedExactMatch(out.logits, targets, mask));
+      return maskedCrossEntropy(out.logits, targets, mask);
+    }, vars);
+    logs.ce = task.value;
+    let value = task.value, grads = task.grads;
+    const p = o.penalty;
+    if (p && p.weight > 0) {
+      // A second tape in which h_N is a constant: the penalty's gradient
+      // reaches the parameters only, never the trajectory (STARS detaches).
+      const reg = tf.variableGrads(() => {
+        const pen = p.compute(model, model.embed(ids, fwd), finalState!, mixSeed(o.seed, step, 22));
+        for (const [k, v] of Object.entries(pen.logs)) logs[k] = tf.keep(v);
+        return pen.value;
+      }, vars);
+      value = tf.add(tf.mul(task.value, 1 - p.weight), tf.mul(reg.value, p.weight));
+      grads = {};
+      for (const v of vars) {
+        const parts = [
+          task.grads[v.name] && tf.mul(task.grads[v.name], 1 - p.weight),
+          reg.grads[v.name] && tf.mul(reg.grads[v.name], p.weight),
+        ].filter((g) => g);
+        if (parts.length) grads[v.name] = tf.addN(parts);
+      }
+    }
+    finalState?.dispose();
+    const byName: Record<string, tf.Tensor> = {};
+    // A parameter off this step's path (e.g. positions when only later
+    // loops are taped) has no gradient and is left untouched.
+    for (const [name, v] of model.params) if (grads[v.name]) byName[name] = grads[v.name];
+    const clipped = clipByGlobalNorm(byName, o.grad_clip);
+    return { loss: value as tf.Scalar, grad_norm: clipped.norm, grads: clipped.grads, ...logs };
+  });
+  const { grads, ...named } = scalars;
+  const values: Record<string, number> = {};
+  for (const [k, t] of Object.entries(named)) values[k] = (await (t as tf.Tensor).data())[0];
+  if (!Object.values(values).every(Number.isFinite)) {
+    tf.dispose([grads, named]);
+    throw new NonFiniteLossError(step, values);
+  }
+  optimizer.apply(model.params, grads, o);
+  tf.dispose([grads, named]);
+  return values as StepResult;
+}
