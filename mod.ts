@@ -91,7 +91,7 @@ export {
   readManifest,
   saveCheckpoint,
 } from "./train/checkpoint.ts";
-export { heldOutProblems, loopSpecOf, modelConfigOf, trainBatch } from "./train/data.ts";
+export { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./train/data.ts";
 export {
   NonFiniteLossError,
   type Penalty,
@@ -101,4 +101,4 @@ export {
 } from "./train/step.ts";
 export { train, type TrainEvent, type TrainOptions, type TrainResult } from "./train/trainer.ts";
 
-export { exactMatch, type ExactMatchOptions, greedyGenerate } from "./eval/greedy.ts";
+export { exactMatch, type ExactMatchResult, greedyGenerate } from "./eval/greedy.ts";

@@ -6,8 +6,8 @@ import { parseBackend, useBackend } from "../core/backend.ts";
 import { exactMatch } from "../eval/greedy.ts";
 import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
 import { resolveConfig } from "../train/config.ts";
-import { heldOutProblems, taskTokenizer } from "../train/data.ts";
-import type { Problem } from "../tasks/arithmetic.ts";
+import { heldOutProblems, taskOf } from "../train/data.ts";
+import type { TextProblem } from "../tasks/task.ts";
 import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 
@@ -75,7 +75,8 @@ export async function evalCommand(args: string[]): Promise<number> {
   const { model, optimizer, manifest } = await loadCheckpoint(dir);
   optimizer.dispose();
   const config = resolveConfig(manifest.config);
-  let problems: Problem[];
+  const task = taskOf(config);
+  let problems: TextProblem[];
   if (typeof flags.data === "string") {
     try {
       problems = await loadArithmeticJsonl(flags.data);
@@ -83,13 +84,13 @@ export async function evalCommand(args: string[]): Promise<number> {
       throw new UsageError(`--data: ${(e as Error).message}`);
     }
   } else {
-    problems = heldOutProblems(config);
+    problems = heldOutProblems(config, task);
   }
   problems = problems.slice(0, limit);
 
   const rows = [];
   for (const n of loops) {
-    const r = await exactMatch(model, problems, n, { batchSize, tokenizer: taskTokenizer(config) });
+    const r = await exactMatch(model, task, problems, n, batchSize);
     rows.push({ loops: n, ...r });
   }
   model.dispose();

@@ -4,10 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { LoopedLM } from "../models/looped.ts";
-import type { Problem } from "../tasks/arithmetic.ts";
-import { isCorrect } from "../tasks/arithmetic.ts";
-import { maxSeqLen } from "../tasks/batch.ts";
-import { ARITHMETIC_TOKENIZER, type CharTokenizer } from "../tasks/tokenizer.ts";
+import type { Task, TextProblem } from "../tasks/task.ts";
 
 /**
  * Generates `count` tokens after equal-length prompts [B, P] by repeated
@@ -35,52 +32,48 @@ export async function greedyGenerate(
   return rows.map((row, r) => row.slice(prompts[r].length));
 }
 
-/** Options of {@linkcode exactMatch}. */
-export interface ExactMatchOptions {
-  /** Problems decoded together (default 512). */
-  batchSize?: number;
-  /** Tokenizer (default the arithmetic one). */
-  tokenizer?: CharTokenizer;
+/** Result of {@linkcode exactMatch}. */
+export interface ExactMatchResult {
+  /** Problems answered exactly. */
+  correct: number;
+  /** Problems evaluated. */
+  total: number;
+  /** `correct / total` (0 when there are none). */
+  accuracy: number;
 }
 
 /**
  * Exact-match accuracy of greedy decoding at a fixed loop count: the model
- * generates the longest answer its problem shape allows, the text up to
- * EOS must equal the problem's target exactly.
+ * generates as many tokens as the task's sequence length allows after the
+ * prompt, and the text up to EOS must answer the problem exactly.
  */
-export async function exactMatch(
+export async function exactMatch<P extends TextProblem>(
   model: LoopedLM,
-  problems: readonly Problem[],
+  task: Task<P>,
+  problems: readonly P[],
   loops: number,
-  options: ExactMatchOptions = {},
-): Promise<{ correct: number; total: number; accuracy: number }> {
-  const tokenizer = options.tokenizer ?? ARITHMETIC_TOKENIZER;
-  const batchSize = options.batchSize ?? 512;
-  // Group by prompt length so each batch is rectangular.
-  const groups = new Map<number, Problem[]>();
-  for (const p of problems) {
-    const key = p.prompt.length * 1000 + maxSeqLen(p);
-    groups.set(key, [...(groups.get(key) ?? []), p]);
+  batchSize = 512,
+): Promise<ExactMatchResult> {
+  // Group by prompt length in tokens so each batch is rectangular.
+  const groups = new Map<number, { problem: P; ids: number[] }[]>();
+  for (const problem of problems) {
+    const ids = task.tokenizer.encode(problem.prompt);
+    groups.set(ids.length, [...(groups.get(ids.length) ?? []), { problem, ids }]);
   }
   let correct = 0;
-  for (const group of groups.values()) {
-    const genLen = maxSeqLen(group[0]) + 1 - group[0].prompt.length;
+  for (const [promptLen, group] of groups) {
+    const genLen = task.seqLen + 1 - promptLen;
+    if (genLen < 1) {
+      throw new RangeError(`a prompt of ${promptLen} tokens leaves no room in seqLen ${task.seqLen}`);
+    }
     for (let s = 0; s < group.length; s += batchSize) {
       const chunk = group.slice(s, s + batchSize);
-      const out = await greedyGenerate(
-        model,
-        chunk.map((p) => tokenizer.encode(p.prompt)),
-        genLen,
-        loops,
-      );
-      chunk.forEach((p, i) => {
-        if (isCorrect(p, tokenizer.decode(out[i]))) correct++;
+      const out = await greedyGenerate(model, chunk.map((c) => c.ids), genLen, loops);
+      chunk.forEach((c, i) => {
+        if (task.isCorrect(c.problem, task.tokenizer.decode(out[i]))) correct++;
       });
     }
   }
-  return {
-    correct,
-    total: problems.length,
-    accuracy: problems.length ? correct / problems.length : 0,
-  };
+  const total = problems.length;
+  return { correct, total, accuracy: total ? correct / total : 0 };
 }

@@ -11,7 +11,8 @@
  */
 
 import type { Problem } from "./arithmetic.ts";
-import { ARITHMETIC_TOKENIZER, type CharTokenizer } from "./tokenizer.ts";
+import type { TextProblem, Tokenizer } from "./task.ts";
+import { ARITHMETIC_TOKENIZER } from "./tokenizer.ts";
 
 /** A teacher-forcing batch as flat row-major `[batch, seqLen]` arrays. */
 export interface Batch {
@@ -56,8 +57,8 @@ export function maxSeqLen(problem: Problem): number {
  * shorter than a row actually needs is an error.
  */
 export function encodeBatch(
-  problems: readonly Problem[],
-  tokenizer: CharTokenizer = ARITHMETIC_TOKENIZER,
+  problems: readonly TextProblem[],
+  tokenizer: Tokenizer = ARITHMETIC_TOKENIZER,
   seqLen?: number,
 ): Batch {
   if (problems.length === 0) throw new Error("encodeBatch needs a problem");
@@ -66,7 +67,8 @@ export function encodeBatch(
     tokenizer.eosId,
   ]);
   const needed = Math.max(...seqs.map((s) => s.length - 1));
-  const len = seqLen ?? Math.max(needed, ...problems.map(maxSeqLen));
+  const shapeLen = (p: TextProblem) => "a" in p ? maxSeqLen(p as Problem) : 0;
+  const len = seqLen ?? Math.max(needed, ...problems.map(shapeLen));
   if (!Number.isInteger(len) || len < needed) {
     throw new Error(`seqLen ${len} is too short: the batch needs ${needed}`);
   }
@@ -88,8 +90,8 @@ export function encodeBatch(
 
 /** Encodes the prompts and the number of answer tokens to generate. */
 export function encodePrompts(
-  problems: readonly Problem[],
-  tokenizer: CharTokenizer = ARITHMETIC_TOKENIZER,
+  problems: readonly TextProblem[],
+  tokenizer: Tokenizer = ARITHMETIC_TOKENIZER,
 ): PromptBatch {
   return {
     prompts: problems.map((p) => tokenizer.encode(p.prompt)),

@@ -14,7 +14,9 @@
  * @module
  */
 
+export * from "./task.ts";
 export * from "./tokenizer.ts";
+export * from "./arithmetic_task.ts";
 export * from "./arithmetic.ts";
 export * from "./split.ts";
 export * from "./generate.ts";

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { Tokenizer } from "./task.ts";
 
 /** Name of the padding symbol in a symbol list. */
 export const PAD = "<pad>";
@@ -37,7 +38,7 @@ export const ARITHMETIC_SYMBOLS: readonly string[] = Object.freeze([
  * ARITHMETIC_TOKENIZER.decode(ids); // "12+34="
  * ```
  */
-export class CharTokenizer {
+export class CharTokenizer implements Tokenizer {
   /** The symbols in id order (special symbols by name). */
   readonly symbols: readonly string[];
   /** Id of the padding symbol. */

@@ -22,6 +22,10 @@ export const LOOP_SAMPLERS = [
 ] as const;
 /** Backends selectable by `backend`. */
 export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
+/** Penalties selectable by `reg_kind`. */
+export const REG_KINDS = ["jacobian", "hutchinson"] as const;
+/** Jacobian-product modes selectable by `reg_mode`. */
+export const REG_MODES = ["jvp", "vjp"] as const;
 /** Tasks selectable by `task`. */
 export const TASKS = ["addition", "multiplication"] as const;
 
@@ -51,6 +55,18 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   loop_mean: number;
   /** Huginn's backpropagated loops k. */
   loop_backprop: number;
+  /** Penalty weight lambda: loss = (1 - lambda) CE + lambda R (0 = off). */
+  reg_weight: number;
+  /** The penalty: STARS's Jacobian power iteration, or Hutchinson's ||J||_F^2. */
+  reg_kind: typeof REG_KINDS[number];
+  /** Power-iteration steps K of the Jacobian penalty. */
+  reg_iters: number;
+  /** Jacobian products J v (jvp) or J^T v (vjp). */
+  reg_mode: typeof REG_MODES[number];
+  /** Steps before the penalty switches on. */
+  reg_warmup: number;
+  /** Probe vectors of the Hutchinson penalty. */
+  reg_samples: number;
   /** Optimiser steps. */
   steps: number;
   /** Problems per step. */
@@ -107,6 +123,12 @@ export const DEFAULT_CONFIG: TrainConfig = {
   loop_lambda: 5,
   loop_mean: 32,
   loop_backprop: 8,
+  reg_weight: 0,
+  reg_kind: "jacobian",
+  reg_iters: 1,
+  reg_mode: "jvp",
+  reg_warmup: 0,
+  reg_samples: 1,
   steps: 1500,
   batch_size: 64,
   lr: 2e-3,
@@ -184,6 +206,12 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   loop_lambda: num("Poisson rate", 0, Infinity, true),
   loop_mean: num("Huginn's mean recurrence r", 0, Infinity, true),
   loop_backprop: int("Huginn's backpropagated loops k", 1, 10000),
+  reg_weight: num("penalty weight lambda (0 = off)", 0, 1),
+  reg_kind: choice("penalty", REG_KINDS),
+  reg_iters: int("power-iteration steps K", 1, 1000),
+  reg_mode: choice("Jacobian products", REG_MODES),
+  reg_warmup: int("steps before the penalty starts", 0),
+  reg_samples: int("Hutchinson probe vectors", 1, 1000),
   steps: int("optimiser steps", 1),
   batch_size: int("problems per step", 1),
   lr: num("peak learning rate", 0, Infinity, true),

@@ -1,49 +1,31 @@
 /**
- * What the trainer feeds the model: the model config a training config
- * implies, the loop spec, the batch of each step, and the held-out set.
- * Every batch depends only on (seed, step), so a resumed run sees the same
- * data as an uninterrupted one.
+ * What the trainer feeds the model: the task a training config names, the
+ * model config and loop spec it implies, the batch of each step, and the
+ * held-out set. Every batch depends only on (seed, step), so a resumed run
+ * sees the same data as an uninterrupted one.
  */
 import { mixSeed } from "../core/rng.ts";
 import type { ModelConfig } from "../models/config.ts";
 import type { LoopSpec } from "../regularizers/loop_sampler.ts";
-import type { Op, Problem } from "../tasks/arithmetic.ts";
-import { type Batch, encodeBatch, maxSeqLen } from "../tasks/batch.ts";
-import { generateProblems } from "../tasks/generate.ts";
-import {
-  ARITHMETIC_TOKENIZER,
-  type CharTokenizer,
-  MULTIPLICATION_TOKENIZER,
-} from "../tasks/tokenizer.ts";
+import { arithmeticTask } from "../tasks/arithmetic_task.ts";
+import { type Batch, encodeBatch } from "../tasks/batch.ts";
+import type { Task, TextProblem } from "../tasks/task.ts";
 import type { TrainConfig } from "./config.ts";
 
-/** The operation of the configured task. */
-export function taskOp(c: TrainConfig): Op {
-  return c.task === "multiplication" ? "*" : "+";
-}
-
-/** The tokenizer of the configured task. */
-export function taskTokenizer(c: Pick<TrainConfig, "task">): CharTokenizer {
-  return c.task === "multiplication" ? MULTIPLICATION_TOKENIZER : ARITHMETIC_TOKENIZER;
-}
-
-/** The sequence length the task needs (16 for 4-digit addition). */
-export function taskSeqLen(c: TrainConfig): number {
-  const probe = generateProblems({
+/** The task a training config names. */
+export function taskOf(c: Pick<TrainConfig, "task" | "digits" | "reverse">): Task {
+  return arithmeticTask({
     digits: c.digits,
-    count: 1,
-    seed: 0,
-    split: "train",
-    op: taskOp(c),
+    op: c.task === "multiplication" ? "*" : "+",
+    reverse: c.reverse,
   });
-  return maxSeqLen(probe[0]);
 }
 
-/** The model config a training config describes. */
-export function modelConfigOf(c: TrainConfig): ModelConfig {
+/** The model config a training config describes, for its task. */
+export function modelConfigOf(c: TrainConfig, task: Task = taskOf(c)): ModelConfig {
   return {
-    vocab_size: taskTokenizer(c).vocabSize,
-    max_seq_len: taskSeqLen(c),
+    vocab_size: task.tokenizer.vocabSize,
+    max_seq_len: task.seqLen,
     d_model: c.d_model,
     n_heads: c.n_heads,
     d_ff: c.d_ff,
@@ -88,27 +70,12 @@ export function loopSpecOf(c: TrainConfig): LoopSpec {
 }
 
 /** The training batch of one step, from the train split. */
-export function trainBatch(c: TrainConfig, step: number): Batch {
-  const problems = generateProblems({
-    digits: c.digits,
-    count: c.batch_size,
-    seed: mixSeed(c.seed, step, 11),
-    split: "train",
-    op: taskOp(c),
-    reverse: c.reverse,
-  });
-  return encodeBatch(problems, taskTokenizer(c), taskSeqLen(c));
+export function trainBatch(c: TrainConfig, step: number, task: Task = taskOf(c)): Batch {
+  const problems = task.sample("train", mixSeed(c.seed, step, 11), c.batch_size);
+  return encodeBatch(problems, task.tokenizer, task.seqLen);
 }
 
-/** The held-out problems (test split, distinct pairs) used for evaluation. */
-export function heldOutProblems(c: TrainConfig): Problem[] {
-  return generateProblems({
-    digits: c.digits,
-    count: c.eval_size,
-    seed: mixSeed(c.seed, 12),
-    split: "test",
-    op: taskOp(c),
-    reverse: c.reverse,
-    unique: true,
-  });
+/** The held-out problems (test split, distinct) used for evaluation. */
+export function heldOutProblems(c: TrainConfig, task: Task = taskOf(c)): TextProblem[] {
+  return task.sample("test", mixSeed(c.seed, 12), c.eval_size, true);
 }

@@ -13,7 +13,7 @@ import { exactMatch } from "../eval/greedy.ts";
 import { AdamW } from "./adamw.ts";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "./config.ts";
-import { heldOutProblems, loopSpecOf, modelConfigOf, taskTokenizer, trainBatch } from "./data.ts";
+import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./data.ts";
 import { learningRate } from "./schedule.ts";
 import { NonFiniteLossError, type Penalty, type StepResult, trainStep } from "./step.ts";
 
@@ -88,6 +88,7 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const config = resolveConfig(partial as Record<string, unknown>);
+  const task = taskOf(config);
   const spec = loopSpecOf(config);
   validateLoopSpec(spec);
   const emit = options.onEvent ?? (() => {});
@@ -102,7 +103,7 @@ export async function train(
     step = ckpt.manifest.step;
     await truncateMetrics(dir!, step);
   } else {
-    model = new LoopedLM(modelConfigOf(config), config.seed);
+    model = new LoopedLM(modelConfigOf(config, task), config.seed);
     optimizer = new AdamW(model.params);
     if (dir) {
       await Deno.mkdir(dir, { recursive: true });
@@ -116,9 +117,9 @@ export async function train(
     await saveCheckpoint(dir, model, optimizer, at, config as unknown as Record<string, unknown>);
     emit({ kind: "checkpoint", step: at, dir });
   };
-  const heldOut = heldOutProblems(config);
+  const heldOut = heldOutProblems(config, task);
   const evaluate = async (at: number) => {
-    const r = await exactMatch(model, heldOut, config.loops, { tokenizer: taskTokenizer(config) });
+    const r = await exactMatch(model, task, heldOut, config.loops);
     emit({ kind: "eval", step: at, loops: config.loops, ...r });
     if (dir) {
       await appendMetrics(dir, { step: at, eval_accuracy: r.accuracy, eval_loops: config.loops });
@@ -136,7 +137,7 @@ export async function train(
     const lr = learningRate(step, config);
     const t0 = performance.now();
     try {
-      last = await trainStep(model, optimizer, trainBatch(config, step), draw, step, {
+      last = await trainStep(model, optimizer, trainBatch(config, step, task), draw, step, {
         ...config,
         lr,
         penalty: options.penalty?.(config, step),

@@ -1,0 +1,65 @@
+/**
+ * Median wall time of one training step of the toolkit's looped model, on
+ * whichever backend is active, for a config in the side-by-side benchmark's
+ * terms (d, heads, ff, batch, seq, loops).
+ */
+import { LoopedLM } from "../models/looped.ts";
+import { PAPER_MODEL } from "../models/config.ts";
+import { AdamW } from "../train/adamw.ts";
+import { resolveConfig } from "../train/config.ts";
+import { trainBatch } from "../train/data.ts";
+import { type Penalty, trainStep } from "../train/step.ts";
+
+/** A benchmark configuration, named as in `torch_looped_ref.py`. */
+export interface BenchConfig {
+  /** Name printed with the result. */
+  name: string;
+  /** Model width. */
+  d: number;
+  /** Attention heads. */
+  heads: number;
+  /** MLP width. */
+  ff: number;
+  /** Batch size. */
+  batch: number;
+  /** Loops per step. */
+  loops: number;
+}
+
+/** The bench-small configuration of DESIGN.md section 5. */
+export const BENCH_SMALL: BenchConfig = { name: "bench-small", d: 128, heads: 4, ff: 256, batch: 64, loops: 8 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Times `steps` training steps (after `warmup`) and returns the median ms. */
+export async function stepTime(
+  b: BenchConfig,
+  options: { steps: number; warmup: number; penalty?: Penalty },
+): Promise<number> {
+  // 4-digit addition gives seq 16, the benchmark's sequence length.
+  const config = resolveConfig({ digits: 4, batch_size: b.batch, dropout: 0 });
+  const model = new LoopedLM(
+    { ...PAPER_MODEL, max_seq_len: 16, d_model: b.d, n_heads: b.heads, d_ff: b.ff, dropout: 0 },
+    1,
+  );
+  const optimizer = new AdamW(model.params);
+  const batch = trainBatch(config, 0);
+  const draw = { total: b.loops, noGrad: 0, withGrad: b.loops };
+  const times: number[] = [];
+  for (let i = 0; i < options.warmup + options.steps; i++) {
+    const t0 = performance.now();
+    await trainStep(model, optimizer, batch, draw, i, {
+      ...config,
+      lr: 1e-4,
+      grad_clip: 0,
+      penalty: options.penalty,
+    });
+    if (i >= options.warmup) times.push(performance.now() - t0);
+  }
+  model.dispose();
+  optimizer.dispose();
+  return median(times);
+}

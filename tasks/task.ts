@@ -1,0 +1,49 @@
+/**
+ * What every task gives the trainer and the evaluator: a tokenizer, the
+ * sequence length its problems need, seeded problems from disjoint splits,
+ * and an exact-match check. Arithmetic is one task; others plug in the same.
+ *
+ * @module
+ */
+import type { Split } from "./split.ts";
+
+/** A problem as text: the model reads `prompt` and must emit `target` then EOS. */
+export interface TextProblem {
+  /** What the model reads. */
+  readonly prompt: string;
+  /** What the model must emit before EOS. */
+  readonly target: string;
+  /** The answer in its ordinary written form (for reports). */
+  readonly answer: string;
+}
+
+/** Turns text into ids and back, with padding and end-of-sequence ids. */
+export interface Tokenizer {
+  /** Number of ids. */
+  readonly vocabSize: number;
+  /** Id of the padding token. */
+  readonly padId: number;
+  /** Id of the end-of-sequence token. */
+  readonly eosId: number;
+  /** Text to ids (no EOS added). */
+  encode(text: string): number[];
+  /** Ids to text, stopping at EOS and leaving out padding. */
+  decode(ids: ArrayLike<number>): string;
+}
+
+/** A task: its tokenizer, sequence length, problem source and checker. */
+export interface Task<P extends TextProblem = TextProblem> {
+  /** Short name, e.g. `addition-4`. */
+  readonly name: string;
+  /** The tokenizer. */
+  readonly tokenizer: Tokenizer;
+  /** Model input length every problem fits in (prompt + target + EOS, less one). */
+  readonly seqLen: number;
+  /**
+   * `count` problems from a split, deterministic for `seed`; with `unique`,
+   * no problem twice.
+   */
+  sample(split: Split, seed: number, count: number, unique?: boolean): P[];
+  /** Whether a decoded output (the text before EOS) answers the problem exactly. */
+  isCorrect(problem: P, decoded: string): boolean;
+}
