@@ -48,7 +48,15 @@ export {
   type NormType,
   PAPER_MODEL,
 } from "./models/config.ts";
-export { type ForwardOptions, type ForwardResult, LoopedLM } from "./models/looped.ts";
+export {
+  cacheTensors,
+  type DecodeCache,
+  emptyCache,
+  type ForwardOptions,
+  type ForwardResult,
+  LoopedLM,
+} from "./models/looped.ts";
+export { type KVEntry } from "./models/layer.ts";
 export { countParams, type Init, initParams, type Params, paramSpecs } from "./models/params.ts";
 export { layerNorm, type NormParams, residual, rmsNorm } from "./models/norm.ts";
 
@@ -66,6 +74,59 @@ export {
   type UniformLoops,
   validateLoopSpec,
 } from "./regularizers/loop_sampler.ts";
+
+export {
+  DEFAULT_FD_EPS,
+  jvp,
+  jvpExact,
+  type StateMap,
+  vjp,
+} from "./regularizers/jacobian_products.ts";
+export { stopGradient } from "./regularizers/stop_gradient.ts";
+export {
+  gaussianProbe,
+  type Probe,
+  PROBES,
+  rademacherProbe,
+  randomUnitVector,
+} from "./regularizers/probes.ts";
+export {
+  POWER_MODES,
+  powerIterationPenalty,
+  type PowerMode,
+  type PowerPenalty,
+  type PowerPenaltyOptions,
+} from "./regularizers/power_penalty.ts";
+export { hutchinsonFrobenius, type HutchinsonOptions } from "./regularizers/hutchinson.ts";
+export {
+  estimateSpectralRadius,
+  type SpectralRadiusEstimate,
+  type SpectralRadiusOptions,
+} from "./regularizers/spectral_radius.ts";
+export {
+  type Complex,
+  eigenvalues,
+  jacobianMatrix,
+  MAX_EXACT_STATE,
+  spectralRadiusOf,
+} from "./regularizers/exact_jacobian.ts";
+export {
+  hutchinsonPenalty,
+  type HutchinsonPenaltyOptions,
+  jacobianPenalty,
+  type JacobianPenaltyOptions,
+  type LoopMapModel,
+  type PenaltyCompute,
+  type PenaltyTerm,
+} from "./regularizers/jacobian_penalty.ts";
+export {
+  DEFAULT_PENALTY_OPTIONS,
+  penaltyFromOptions,
+  type PenaltyOptions,
+  REG_KINDS,
+  type RegKind,
+  validatePenaltyOptions,
+} from "./regularizers/penalty_options.ts";
 
 export * from "./tasks/mod.ts";
 
@@ -99,6 +160,12 @@ export {
   type StepResult,
   trainStep,
 } from "./train/step.ts";
-export { train, type TrainEvent, type TrainOptions, type TrainResult } from "./train/trainer.ts";
+export {
+  configuredPenalty,
+  train,
+  type TrainEvent,
+  type TrainOptions,
+  type TrainResult,
+} from "./train/trainer.ts";
 
 export { exactMatch, type ExactMatchResult, greedyGenerate } from "./eval/greedy.ts";

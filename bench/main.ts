@@ -19,6 +19,10 @@ console.log(JSON.stringify({
   backend,
   ms_per_step: Math.round(ours * 10) / 10,
   ...("ms" in torch
-    ? { torch_ms_per_step: torch.ms, torch_threads: torch.threads, ratio_vs_torch: Math.round((ours / torch.ms) * 100) / 100 }
+    ? {
+      torch_ms_per_step: torch.ms,
+      torch_threads: torch.threads,
+      ratio_vs_torch: Math.round((ours / torch.ms) * 100) / 100,
+    }
     : { torch: torch.unavailable }),
 }));

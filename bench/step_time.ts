@@ -27,7 +27,14 @@ export interface BenchConfig {
 }
 
 /** The bench-small configuration of DESIGN.md section 5. */
-export const BENCH_SMALL: BenchConfig = { name: "bench-small", d: 128, heads: 4, ff: 256, batch: 64, loops: 8 };
+export const BENCH_SMALL: BenchConfig = {
+  name: "bench-small",
+  d: 128,
+  heads: 4,
+  ff: 256,
+  batch: 64,
+  loops: 8,
+};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

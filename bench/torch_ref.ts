@@ -15,7 +15,20 @@ export async function torchStepTime(
   for (const threads of [1, 2]) {
     const args = [
       SCRIPT,
-      ...["--d", b.d, "--heads", b.heads, "--ff", b.ff, "--batch", b.batch, "--seq", 16, "--loops", b.loops]
+      ...[
+        "--d",
+        b.d,
+        "--heads",
+        b.heads,
+        "--ff",
+        b.ff,
+        "--batch",
+        b.batch,
+        "--seq",
+        16,
+        "--loops",
+        b.loops,
+      ]
         .map(String),
       "--threads",
       String(threads),
@@ -30,7 +43,9 @@ export async function torchStepTime(
       return { unavailable: "/usr/bin/python3 not found" };
     }
     if (!out.success) {
-      return { unavailable: new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed" };
+      return {
+        unavailable: new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed",
+      };
     }
     const r = JSON.parse(new TextDecoder().decode(out.stdout));
     if (!best || r.median_ms_per_step < best.ms) {

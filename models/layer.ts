@@ -28,30 +28,58 @@ export function normParams(params: Params, name: string): NormParams {
   return { gain: param(params, `${name}.gain`), bias: params.get(`${name}.bias`) };
 }
 
-/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. */
-export function causalMask(t: number): tf.Tensor2D {
+/**
+ * Additive causal mask [Tq, Tk] for queries at positions `offset .. offset+Tq-1`
+ * over keys at positions `0 .. Tk-1`: 0 where the key is not after the
+ * query, -1e9 where it is.
+ */
+export function causalMask(tq: number, tk = tq, offset = tk - tq): tf.Tensor2D {
   return tf.tidy(() => {
-    const row = tf.range(0, t).reshape([t, 1]);
-    const col = tf.range(0, t).reshape([1, t]);
+    const row = tf.range(offset, offset + tq).reshape([tq, 1]);
+    const col = tf.range(0, tk).reshape([1, tk]);
     return tf.mul(tf.cast(tf.greater(col, row), "float32"), -1e9) as tf.Tensor2D;
   });
 }
 
-/** Causal multi-head self-attention over x [B, T, d]. */
+/**
+ * Keys and values of earlier positions for one attention layer at one loop
+ * ([B*H, T, dh] each), so decoding a new token costs one position. The
+ * attention call replaces them with the extended tensors; the caller owns
+ * their memory.
+ */
+export interface KVEntry {
+  /** Cached keys, or null before the first call. */
+  k: tf.Tensor | null;
+  /** Cached values, or null before the first call. */
+  v: tf.Tensor | null;
+}
+
+/** Causal multi-head self-attention over x [B, T, d] (extending `cache` if given). */
 export function attention(
   c: ModelConfig,
   params: Params,
   prefix: string,
   x: tf.Tensor,
+  cache?: KVEntry,
 ): tf.Tensor {
   const [b, t, d] = x.shape;
   const h = c.n_heads, dh = d / h;
   const qkv = dense(x, param(params, `${prefix}.wqkv`), param(params, `${prefix}.bqkv`));
   // [B, T, 3, H, dh] -> [3, B, H, T, dh]; each of q, k, v then [B*H, T, dh].
   const heads = tf.transpose(qkv.reshape([b, t, 3, h, dh]), [2, 0, 3, 1, 4]);
-  const [q, k, v] = tf.unstack(heads).map((z) => z.reshape([b * h, t, dh]));
-  const scores = tf.add(tf.mul(matmul(q, transposeLast(k)), 1 / Math.sqrt(dh)), causalMask(t));
-  const mixed = matmul(tf.softmax(scores), v); // [B*H, T, dh]
+  let [q, k, v] = tf.unstack(heads).map((z) => z.reshape([b * h, t, dh]));
+  if (cache) {
+    if (cache.k && cache.v) {
+      k = tf.concat([cache.k, k], 1);
+      v = tf.concat([cache.v, v], 1);
+    }
+    cache.k = k;
+    cache.v = v;
+  }
+  const tk = k.shape[1]!;
+  const scores = tf.mul(matmul(q, transposeLast(k)), 1 / Math.sqrt(dh));
+  const masked = t === 1 ? scores : tf.add(scores, causalMask(t, tk)); // one new token sees all
+  const mixed = matmul(tf.softmax(masked), v); // [B*H, T, dh]
   const merged = tf.transpose(mixed.reshape([b, h, t, dh]), [0, 2, 1, 3]).reshape([b, t, d]);
   return dense(merged, param(params, `${prefix}.wo`), param(params, `${prefix}.bo`));
 }
@@ -62,13 +90,17 @@ export function mlp(params: Params, prefix: string, x: tf.Tensor): tf.Tensor {
   return dense(hidden, param(params, `${prefix}.w2`), param(params, `${prefix}.b2`));
 }
 
-/** One full transformer layer `x -> x'` named by `prefix` (e.g. `block.0`). */
+/**
+ * One full transformer layer `x -> x'` named by `prefix` (e.g. `block.0`),
+ * extending `cache` with this call's keys and values when given.
+ */
 export function transformerLayer(
   c: ModelConfig,
   params: Params,
   prefix: string,
   x: tf.Tensor,
   ctx: LayerContext,
+  cache?: KVEntry,
 ): tf.Tensor {
   const drop = (y: tf.Tensor) => ctx.training ? dropout(y, c.dropout, ctx.nextSeed()) : y;
   const normAt = (name: string) => (y: tf.Tensor) =>
@@ -76,7 +108,7 @@ export function transformerLayer(
   const afterAttn = residual(
     c.norm_placement,
     x,
-    (y) => drop(attention(c, params, `${prefix}.attn`, y)),
+    (y) => drop(attention(c, params, `${prefix}.attn`, y, cache)),
     normAt("attn_pre"),
     normAt("attn_post"),
   );

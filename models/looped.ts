@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed, Rng } from "../core/rng.ts";
 import type { ModelConfig } from "./config.ts";
-import { type LayerContext, normParams, param, transformerLayer } from "./layer.ts";
+import { type KVEntry, type LayerContext, normParams, param, transformerLayer } from "./layer.ts";
 import { norm } from "./norm.ts";
 import { dense, dropout, matmul, transposeLast } from "./ops.ts";
 import { initParams, type Params } from "./params.ts";
@@ -23,6 +23,38 @@ export interface ForwardOptions {
   keepStates?: boolean;
   /** Continue from this state, reached after `loopsDone` loops, instead of h_0. */
   start?: { state: tf.Tensor3D; loopsDone: number };
+  /**
+   * Keys and values of earlier positions, extended in place: `ids` are then
+   * the tokens that follow the cached ones (see {@linkcode DecodeCache}).
+   */
+  cache?: DecodeCache;
+}
+
+/**
+ * Per-layer key/value caches for incremental decoding. Every loop has its
+ * own cache, since each loop's attention sees that loop's states.
+ */
+export interface DecodeCache {
+  /** Positions already cached. */
+  length: number;
+  /** One entry per prelude layer. */
+  prelude: KVEntry[];
+  /** `loops[t][l]`: loop t, block layer l. */
+  loops: KVEntry[][];
+  /** One entry per coda layer. */
+  coda: KVEntry[];
+}
+
+/** An empty cache for a model config. */
+export function emptyCache(c: ModelConfig): DecodeCache {
+  const entries = (n: number) => Array.from({ length: n }, () => ({ k: null, v: null }));
+  return { length: 0, prelude: entries(c.prelude_layers), loops: [], coda: entries(c.coda_layers) };
+}
+
+/** All tensors held by a cache (to keep or dispose them). */
+export function cacheTensors(cache: DecodeCache): tf.Tensor[] {
+  const all = [...cache.prelude, ...cache.loops.flat(), ...cache.coda];
+  return all.flatMap((e) => [e.k, e.v]).filter((t): t is tf.Tensor => t !== null);
 }
 
 /** What a forward pass returns. */
@@ -64,17 +96,20 @@ export class LoopedLM {
   embed(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const c = this.config;
     const [b, t] = ids.shape;
-    if (t > c.max_seq_len) {
-      throw new RangeError(`model: sequence length ${t} exceeds max_seq_len ${c.max_seq_len}`);
-    }
     const oneHot = tf.oneHot(ids.reshape([-1]), c.vocab_size).toFloat();
     const tok = matmul(oneHot, param(this.params, "embed.tok")).reshape([b, t, c.d_model]);
-    const pos = param(this.params, "embed.pos").slice([0, 0], [t, c.d_model]);
+    const offset = opts.cache?.length ?? 0;
+    if (offset + t > c.max_seq_len) {
+      throw new RangeError(
+        `model: sequence length ${offset + t} exceeds max_seq_len ${c.max_seq_len}`,
+      );
+    }
+    const pos = param(this.params, "embed.pos").slice([offset, 0], [t, c.d_model]);
     const ctx = layerContext(opts, 1);
     let x = tf.add(tok, pos);
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed());
     for (let i = 0; i < c.prelude_layers; i++) {
-      x = transformerLayer(c, this.params, `prelude.${i}`, x, ctx);
+      x = transformerLayer(c, this.params, `prelude.${i}`, x, ctx, opts.cache?.prelude[i]);
     }
     return x as tf.Tensor3D;
   }
@@ -105,8 +140,12 @@ export class LoopedLM {
     if (c.injection === "add") x = tf.add(h, e);
     if (c.injection === "linear") x = dense(tf.concat([h, e], -1), param(this.params, "inject.w"));
     const ctx = layerContext(opts, 100 + loop);
+    const cache = opts.cache;
+    if (cache && !cache.loops[loop]) {
+      cache.loops[loop] = Array.from({ length: c.n_layers }, () => ({ k: null, v: null }));
+    }
     for (let i = 0; i < c.n_layers; i++) {
-      x = transformerLayer(c, this.params, `block.${i}`, x, ctx);
+      x = transformerLayer(c, this.params, `block.${i}`, x, ctx, cache?.loops[loop][i]);
     }
     return x as tf.Tensor3D;
   }
@@ -125,7 +164,7 @@ export class LoopedLM {
     const ctx = layerContext(opts, 3);
     let x: tf.Tensor = h;
     for (let i = 0; i < c.coda_layers; i++) {
-      x = transformerLayer(c, this.params, `coda.${i}`, x, ctx);
+      x = transformerLayer(c, this.params, `coda.${i}`, x, ctx, opts.cache?.coda[i]);
     }
     x = norm(c.norm_type, x, normParams(this.params, "final_norm"));
     const [b, t] = h.shape;
@@ -151,7 +190,9 @@ export class LoopedLM {
       h = this.step(h, e, opts, offset + i);
       if (opts.keepStates) states.push(h);
     }
-    return { logits: this.readout(h, opts), state: h, states };
+    const logits = this.readout(h, opts);
+    if (opts.cache) opts.cache.length += ids.shape[1];
+    return { logits, state: h, states };
   }
 
   /** Releases the parameters' memory. */

@@ -172,9 +172,7 @@ export function validateLoopSpec(
   for (const key of Object.keys(record)) {
     if (!allowed.includes(key)) {
       throw new TypeError(
-        `${name}.${key} is not a key of kind "${kind}" (allowed: ${
-          allowed.join(", ")
-        })`,
+        `${name}.${key} is not a key of kind "${kind}" (allowed: ${allowed.join(", ")})`,
       );
     }
   }
@@ -192,8 +190,7 @@ export function validateLoopSpec(
       );
     }
   }
-  const num = (key: string): number | undefined =>
-    record[key] as number | undefined;
+  const num = (key: string): number | undefined => record[key] as number | undefined;
   const positive = (key: string): void => {
     const v = num(key);
     if (v !== undefined && !(v > 0)) {
@@ -213,9 +210,7 @@ export function validateLoopSpec(
     count("max");
     if (num("min")! > num("max")!) {
       throw new RangeError(
-        `${name}.min must be <= ${name}.max (got min ${num("min")}, max ${
-          num("max")
-        })`,
+        `${name}.min must be <= ${name}.max (got min ${num("min")}, max ${num("max")})`,
       );
     }
   };
@@ -369,8 +364,7 @@ export function loopPmf(spec: LoopSpec): number[] {
     }
     case "lognormal": {
       const pmf = new Array<number>(spec.max + 1).fill(0);
-      const cdf = (edge: number) =>
-        normalCdf((Math.log(edge) - spec.mu) / spec.sigma);
+      const cdf = (edge: number) => normalCdf((Math.log(edge) - spec.mu) / spec.sigma);
       let below = 0; // P(clipped round(X) < n)
       for (let n = spec.min; n <= spec.max && below < 1; n++) {
         const upTo = n === spec.max ? 1 : cdf(n + 0.5);
@@ -450,9 +444,7 @@ export function describeLoopSpec(spec: LoopSpec): string {
     case "poisson":
       return `N = clip(Poisson(lambda=${spec.lambda}), ${spec.min}, ${spec.max}), ${mean}`;
     case "uniform":
-      return `N ~ Uniform{${spec.min}..${spec.max}}, E[N] = ${
-        fmt(expectedLoops(spec))
-      }`;
+      return `N ~ Uniform{${spec.min}..${spec.max}}, E[N] = ${fmt(expectedLoops(spec))}`;
     case "poisson_lognormal": {
       const s = spec.sigma ?? DEFAULT_HUGINN_SIGMA;
       const cap = spec.max === undefined ? "" : `, capped at ${spec.max}`;

@@ -15,11 +15,7 @@ import {
   sampleLoops,
   validateLoopSpec,
 } from "../regularizers/loop_sampler.ts";
-import {
-  logGamma,
-  normalCdf,
-  poissonPmf,
-} from "../regularizers/distributions.ts";
+import { logGamma, normalCdf, poissonPmf } from "../regularizers/distributions.ts";
 
 const STEPS = 20_000;
 const SEED = 1;
@@ -145,8 +141,7 @@ Deno.test("poisson: clipped draws follow the clipped pmf (lambda=5, [1, 100] and
     const pmf = loopPmf(spec);
     assertAlmostEquals(sum(pmf), 1, 1e-12);
     // P(N = min) = P(K <= min), P(N = max) = P(K >= max).
-    const cdf = (k: number) =>
-      sum(Array.from({ length: k + 1 }, (_, i) => poissonPmf(i, 5)));
+    const cdf = (k: number) => sum(Array.from({ length: k + 1 }, (_, i) => poissonPmf(i, 5)));
     assertAlmostEquals(pmf[min], cdf(min), 1e-12);
     if (max < 100) assertAlmostEquals(pmf[max], 1 - cdf(max - 1), 1e-12);
     const xs = totals(spec);
@@ -184,9 +179,7 @@ Deno.test("lognormal (STARS: mu=2, sigma=0.7, [1, 100]): mean ≈ 9.4 and P(N > 
     `sample P(N > 20) = ${frac} vs ${pOver20}`,
   );
   assert(
-    draws(spec, SEED, 100).every((d) =>
-      d.noGrad === 0 && d.withGrad === d.total
-    ),
+    draws(spec, SEED, 100).every((d) => d.noGrad === 0 && d.withGrad === d.total),
   );
 });
 

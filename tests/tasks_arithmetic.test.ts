@@ -1,10 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import {
-  isCorrect,
-  makeProblem,
-  operandRange,
-  parseAnswer,
-} from "../tasks/mod.ts";
+import { isCorrect, makeProblem, operandRange, parseAnswer } from "../tasks/mod.ts";
 
 Deno.test("arithmetic: the paper's format for 1234+5678", () => {
   const p = makeProblem(1234, 5678);

@@ -19,8 +19,7 @@ Deno.test("batch: hand-checked rows and loss mask", () => {
   const b = encodeBatch([makeProblem(1234, 5678), makeProblem(9999, 9999)]);
   assertEquals([b.batch, b.seqLen], [2, 16]);
   assertEquals(b.promptLengths, [10, 10]);
-  const row = (a: ArrayLike<number>, i: number) =>
-    Array.from(a).slice(i * 16, i * 16 + 16);
+  const row = (a: ArrayLike<number>, i: number) => Array.from(a).slice(i * 16, i * 16 + 16);
   assertEquals(row(b.inputs, 0), [
     1,
     2,

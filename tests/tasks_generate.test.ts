@@ -6,12 +6,7 @@ import {
   assertNotEquals,
   assertThrows,
 } from "@std/assert";
-import {
-  generateProblems,
-  makeProblem,
-  type Problem,
-  splitOf,
-} from "../tasks/mod.ts";
+import { generateProblems, makeProblem, type Problem, splitOf } from "../tasks/mod.ts";
 
 const pairs = (ps: Problem[]) => ps.map((p) => `${p.a},${p.b}`);
 

@@ -28,8 +28,7 @@ Deno.test("paper data: the 4-digit test file matches our format", async () => {
   assertEquals(problems[0].target, " 3846");
 });
 
-const GOOD =
-  '{"num1": 12, "num2": 34, "sum": 46, "expression": "12 + 34", "answer": 46}';
+const GOOD = '{"num1": 12, "num2": 34, "sum": 46, "expression": "12 + 34", "answer": 46}';
 
 function errorOf(text: string): string {
   return assertThrows(() => parseArithmeticJsonl(text, "data.jsonl")).message;

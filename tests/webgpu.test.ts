@@ -11,8 +11,16 @@ const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 async function forwardAndGrads(backend: "wasm" | "webgpu"): Promise<Float32Array[]> {
   await useBackend(backend);
   const model = new LoopedLM({ ...PAPER_MODEL, d_model: 32, n_heads: 4, d_ff: 64, dropout: 0 }, 7);
-  const ids = tf.tensor2d([[1, 2, 10, 3, 4, 11, 12, 5], [9, 8, 10, 7, 6, 11, 12, 1]], undefined, "int32");
-  const targets = tf.tensor2d([[2, 10, 3, 4, 11, 12, 5, 14], [8, 10, 7, 6, 11, 12, 1, 14]], undefined, "int32");
+  const ids = tf.tensor2d(
+    [[1, 2, 10, 3, 4, 11, 12, 5], [9, 8, 10, 7, 6, 11, 12, 1]],
+    undefined,
+    "int32",
+  );
+  const targets = tf.tensor2d(
+    [[2, 10, 3, 4, 11, 12, 5, 14], [8, 10, 7, 6, 11, 12, 1, 14]],
+    undefined,
+    "int32",
+  );
   const mask = tf.ones([2, 8]) as tf.Tensor2D;
   const vars = [...model.params.values()];
   const { value, grads } = tf.variableGrads(() => {
@@ -20,7 +28,11 @@ async function forwardAndGrads(backend: "wasm" | "webgpu"): Promise<Float32Array
     return maskedCrossEntropy(logits, targets, mask);
   }, vars);
   const logits = model.forward(ids, 4).logits;
-  const out = [await logits.data(), await value.data(), ...await Promise.all(vars.map((v) => grads[v.name].data()))];
+  const out = [
+    await logits.data(),
+    await value.data(),
+    ...await Promise.all(vars.map((v) => grads[v.name].data())),
+  ];
   model.dispose();
   return out as Float32Array[];
 }

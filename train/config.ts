@@ -11,6 +11,9 @@ import {
   NORM_PLACEMENTS,
   NORM_TYPES,
 } from "../models/config.ts";
+import { REG_KINDS } from "../regularizers/penalty_options.ts";
+import { POWER_MODES } from "../regularizers/power_penalty.ts";
+import { PROBES } from "../regularizers/probes.ts";
 
 /** Loop-count samplers selectable by `loop_sampler`. */
 export const LOOP_SAMPLERS = [
@@ -22,10 +25,6 @@ export const LOOP_SAMPLERS = [
 ] as const;
 /** Backends selectable by `backend`. */
 export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
-/** Penalties selectable by `reg_kind`. */
-export const REG_KINDS = ["jacobian", "hutchinson"] as const;
-/** Jacobian-product modes selectable by `reg_mode`. */
-export const REG_MODES = ["jvp", "vjp"] as const;
 /** Tasks selectable by `task`. */
 export const TASKS = ["addition", "multiplication"] as const;
 
@@ -57,16 +56,20 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   loop_backprop: number;
   /** Penalty weight lambda: loss = (1 - lambda) CE + lambda R (0 = off). */
   reg_weight: number;
-  /** The penalty: STARS's Jacobian power iteration, or Hutchinson's ||J||_F^2. */
+  /** The penalty: STARS's spectral power iteration, or Hutchinson's ||J||_F^2 / D. */
   reg_kind: typeof REG_KINDS[number];
   /** Power-iteration steps K of the Jacobian penalty. */
   reg_iters: number;
   /** Jacobian products J v (jvp) or J^T v (vjp). */
-  reg_mode: typeof REG_MODES[number];
+  reg_mode: typeof POWER_MODES[number];
   /** Steps before the penalty switches on. */
   reg_warmup: number;
   /** Probe vectors of the Hutchinson penalty. */
   reg_samples: number;
+  /** Probe distribution of the Hutchinson penalty. */
+  reg_probe: typeof PROBES[number];
+  /** Central finite-difference step of the Jacobian products (in state norm). */
+  reg_eps: number;
   /** Optimiser steps. */
   steps: number;
   /** Problems per step. */
@@ -124,11 +127,13 @@ export const DEFAULT_CONFIG: TrainConfig = {
   loop_mean: 32,
   loop_backprop: 8,
   reg_weight: 0,
-  reg_kind: "jacobian",
+  reg_kind: "spectral",
   reg_iters: 1,
   reg_mode: "jvp",
   reg_warmup: 0,
   reg_samples: 1,
+  reg_probe: "gaussian",
+  reg_eps: 0.1,
   steps: 1500,
   batch_size: 64,
   lr: 2e-3,
@@ -209,9 +214,11 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   reg_weight: num("penalty weight lambda (0 = off)", 0, 1),
   reg_kind: choice("penalty", REG_KINDS),
   reg_iters: int("power-iteration steps K", 1, 1000),
-  reg_mode: choice("Jacobian products", REG_MODES),
+  reg_mode: choice("Jacobian products J v or J^T v", POWER_MODES),
   reg_warmup: int("steps before the penalty starts", 0),
   reg_samples: int("Hutchinson probe vectors", 1, 1000),
+  reg_probe: choice("Hutchinson probe distribution", PROBES),
+  reg_eps: num("finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
   steps: int("optimiser steps", 1),
   batch_size: int("problems per step", 1),
   lr: num("peak learning rate", 0, Infinity, true),

@@ -15,6 +15,7 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "./config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./data.ts";
 import { learningRate } from "./schedule.ts";
+import { penaltyFromOptions } from "../regularizers/penalty_options.ts";
 import { NonFiniteLossError, type Penalty, type StepResult, trainStep } from "./step.ts";
 
 /** Something that happened during training, for progress display. */
@@ -42,7 +43,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Receives progress events. */
   onEvent?: (event: TrainEvent) => void;
-  /** A penalty term for each step (the STARS regulariser hooks in here). */
+  /**
+   * The penalty term of each step. Defaults to the configured one (`reg_*`
+   * keys: weight `reg_weight` from step `reg_warmup` on); give one to
+   * experiment with another.
+   */
   penalty?: (config: TrainConfig, step: number) => Penalty | undefined;
 }
 
@@ -92,6 +97,7 @@ export async function train(
   const spec = loopSpecOf(config);
   validateLoopSpec(spec);
   const emit = options.onEvent ?? (() => {});
+  const penalty = options.penalty ?? configuredPenalty(config);
   const dir = options.outDir;
 
   let model: LoopedLM, optimizer: AdamW, step = 0;
@@ -140,7 +146,7 @@ export async function train(
       last = await trainStep(model, optimizer, trainBatch(config, step, task), draw, step, {
         ...config,
         lr,
-        penalty: options.penalty?.(config, step),
+        penalty: penalty?.(config, step),
       });
     } catch (e) {
       // The update was not applied: the weights are still the last good ones.
@@ -159,6 +165,15 @@ export async function train(
   const accuracy = await evaluate(step);
   await save(step);
   return { model, config, step, status: "done", accuracy, last };
+}
+
+/** The penalty the `reg_*` keys describe, if `reg_weight` > 0. */
+export function configuredPenalty(
+  c: TrainConfig,
+): ((config: TrainConfig, step: number) => Penalty) | undefined {
+  if (c.reg_weight === 0) return undefined;
+  const compute = penaltyFromOptions(c);
+  return (_, step) => ({ weight: step >= c.reg_warmup ? c.reg_weight : 0, compute });
 }
 
 async function appendMetrics(dir: string, record: Record<string, unknown>): Promise<void> {
