@@ -4,25 +4,48 @@
  * Compare ratios within one run: the machines are shared and noisy.
  */
 import { useBackend } from "../core/backend.ts";
+import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { BENCH_SMALL, stepTime } from "./step_time.ts";
 import { torchStepTime } from "./torch_ref.ts";
 
 const backend = await useBackend(
   (Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm",
 );
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const report = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
 
-const ours = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2 });
-const torch = await torchStepTime(BENCH_SMALL);
-console.log(JSON.stringify({
+// 1. The training step on bench-small, against PyTorch.
+const plain = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2 });
+const torchPlain = await torchStepTime(BENCH_SMALL);
+report({
   bench: "train_step",
   config: BENCH_SMALL,
   backend,
-  ms_per_step: Math.round(ours * 10) / 10,
-  ...("ms" in torch
+  ms_per_step: round(plain, 1),
+  ...("ms" in torchPlain
     ? {
-      torch_ms_per_step: torch.ms,
-      torch_threads: torch.threads,
-      ratio_vs_torch: Math.round((ours / torch.ms) * 100) / 100,
+      torch_ms_per_step: torchPlain.ms,
+      torch_threads: torchPlain.threads,
+      ratio_vs_torch: round(plain / torchPlain.ms),
     }
-    : { torch: torch.unavailable }),
-}));
+    : { torch: torchPlain.unavailable }),
+});
+
+// 2. The STARS penalty's overhead (K = 1), as a ratio within each framework.
+const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };
+const withPenalty = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2, penalty });
+const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"]);
+report({
+  bench: "penalty_overhead",
+  config: { ...BENCH_SMALL, reg_iters: 1, reg_mode: "jvp" },
+  backend,
+  ms_per_step: round(withPenalty, 1),
+  ms_per_step_without: round(plain, 1),
+  overhead_ratio: round(withPenalty / plain),
+  ...("ms" in torchPenalty && "ms" in torchPlain
+    ? {
+      torch_ms_per_step: torchPenalty.ms,
+      torch_overhead_ratio: round(torchPenalty.ms / torchPlain.ms),
+    }
+    : {}),
+});

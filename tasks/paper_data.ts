@@ -23,9 +23,7 @@ function intField(
   const v = obj[name];
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
     at(
-      `field "${name}" must be a non-negative integer, got ${
-        JSON.stringify(v)
-      }`,
+      `field "${name}" must be a non-negative integer, got ${JSON.stringify(v)}`,
     );
   }
   return v;

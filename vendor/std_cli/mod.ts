@@ -300,8 +300,7 @@ export function parseArgs<
     return false;
   };
   /** May `key` take the next argument as its value? */
-  const takesValue = (key: string): boolean =>
-    !booleans.has(key) && !aliasIsBoolean(key);
+  const takesValue = (key: string): boolean => !booleans.has(key) && !aliasIsBoolean(key);
 
   const set = (
     key: string,
@@ -313,15 +312,12 @@ export function parseArgs<
       aliases.has(key) ||
       (allBooleans && /^--[^=]+$/.test(arg));
     if (!declared && unknown?.(arg, key, raw) === false) return;
-    const value =
-      typeof raw === "string" && !strings.has(key) && looksNumeric(raw)
-        ? Number(raw)
-        : raw;
+    const value = typeof raw === "string" && !strings.has(key) && looksNumeric(raw)
+      ? Number(raw)
+      : raw;
     const append = mayCollect && collects.has(key);
     setPath(result, key.split("."), value, append);
-    aliases.get(key)?.forEach((name) =>
-      setPath(result, name.split("."), value, append)
-    );
+    aliases.get(key)?.forEach((name) => setPath(result, name.split("."), value, append));
   };
 
   const end = args.indexOf("--");
@@ -419,9 +415,7 @@ export function parseArgs<
     const path = key.split(".");
     if (hasPath(result, path)) continue;
     setPath(result, path, value);
-    aliases.get(key)?.forEach((name) =>
-      setPath(result, name.split("."), value)
-    );
+    aliases.get(key)?.forEach((name) => setPath(result, name.split("."), value));
   }
   for (const key of booleans) {
     const path = key.split(".");
