@@ -169,3 +169,69 @@ export {
 } from "./train/trainer.ts";
 
 export { exactMatch, type ExactMatchResult, greedyGenerate } from "./eval/greedy.ts";
+export { type Interval, wilsonInterval } from "./eval/wilson.ts";
+export { argmax, entropy, klDivergence, relativeChange, vectorNorm } from "./eval/distribution.ts";
+export {
+  cacheBatchSize,
+  cacheFloats,
+  decodeLoopwise,
+  DEFAULT_CACHE_BUDGET,
+  lastLoopChoice,
+  type LoopwiseOptions,
+  type LoopwiseResult,
+  rowTrajectory,
+  type TokenChoice,
+  type TokenTrace,
+} from "./eval/decode.ts";
+export {
+  criterionFires,
+  EXIT_KINDS,
+  type ExitCriterion,
+  exitLoop,
+  type ExitRule,
+  formatExitRule,
+  type LoopPoint,
+  parseExitRule,
+  ruleNeedsStates,
+} from "./eval/exit.ts";
+export {
+  DEFAULT_DEPTH_GRID,
+  type DepthPoint,
+  depthSweep,
+  exitChoice,
+  type ExitPoint,
+  exitSweep,
+  type SweepOptions,
+} from "./eval/sweep.ts";
+export {
+  type DynamicsOptions,
+  type DynamicsPoint,
+  type DynamicsResult,
+  loopDynamics,
+  modelDynamics,
+  type ModelDynamicsOptions,
+} from "./eval/dynamics.ts";
+export { pca2, type Projection2D } from "./eval/pca.ts";
+export {
+  REPORT_CSV_HEADER,
+  reportCsvRows,
+  type ReportRow,
+  reportTable,
+  type SweepReport,
+} from "./eval/report.ts";
+export {
+  type AxisSpec,
+  chartGrid,
+  type ChartSpec,
+  escapeXml,
+  formatTick,
+  lineChart,
+  logTicks,
+  type MarkerLine,
+  niceTicks,
+  PALETTE,
+  type SeriesSpec,
+} from "./plots/svg.ts";
+export { accuracyChart, type AccuracyRun } from "./plots/accuracy.ts";
+export { dynamicsChart, type DynamicsChartOptions, pcaChart } from "./plots/dynamics.ts";
+export { bar, sparkline } from "./plots/terminal.ts";

@@ -6,6 +6,7 @@
 import { useBackend } from "../core/backend.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { BENCH_SMALL, stepTime } from "./step_time.ts";
+import { sweepCacheBench } from "./sweep.ts";
 import { torchStepTime } from "./torch_ref.ts";
 
 const backend = await useBackend(
@@ -49,3 +50,9 @@ report({
     }
     : {}),
 });
+
+// 3. The depth sweep with and without the per-loop KV cache, on a subset of
+//    depths and problems (the uncached sweep at 1, 10, 100 loops on 1000
+//    problems would take about a quarter of an hour on 2 cores); the record
+//    says exactly what was measured.
+report({ ...(await sweepCacheBench({ problems: 100, depths: [1, 10, 100] })), backend });

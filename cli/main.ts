@@ -1,9 +1,10 @@
 /**
- * The `stars` command line: `train` and `eval` subcommands over the library.
+ * The `stars` command line: `train`, `eval` and `analyze` subcommands over the library.
  * Bad input exits with code 2 and a message naming what is wrong.
  *
  * @module
  */
+import { analyzeCommand } from "./analyze.ts";
 import { evalCommand } from "./eval.ts";
 import { trainCommand } from "./train.ts";
 import { isInputError, UsageError } from "./usage.ts";
@@ -11,6 +12,7 @@ import { isInputError, UsageError } from "./usage.ts";
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
+  analyze: analyzeCommand,
 };
 
 /** Runs a subcommand with its arguments; returns the exit code. */

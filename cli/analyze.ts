@@ -1,0 +1,251 @@
+/**
+ * `deno task analyze --checkpoint DIR [--data FILE] [--samples N] [--loops T]
+ * [--out DIR]`: the loop's latent dynamics on a sample of problems, per
+ * loop: state norm, relative step, spectral radius of the one-loop
+ * Jacobian, next-token entropy, KL between successive loops, token
+ * accuracy, and a PCA of the state trajectories. `--compare` overlays the
+ * accuracy curves of several `results.json` files from `deno task eval`.
+ */
+import { parseBackend, useBackend } from "../core/backend.ts";
+import { type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
+import type { SweepReport } from "../eval/report.ts";
+import { accuracyChart } from "../plots/accuracy.ts";
+import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
+import { sparkline } from "../plots/terminal.ts";
+import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
+import { resolveConfig } from "../train/config.ts";
+import { taskOf } from "../train/data.ts";
+import { testProblems } from "./eval.ts";
+import { parseFlags, UsageError } from "./usage.ts";
+
+const HELP = `Record a checkpoint's latent dynamics per loop, or overlay eval results.
+
+Usage: deno task analyze --checkpoint DIR [--data FILE.jsonl] [--samples 64] [--loops 64] [--out DIR]
+       deno task analyze --compare A/results.json,B/results.json --out DIR
+
+  --checkpoint DIR   folder written by deno task train
+  --data FILE        problems as JSON lines (default: the run's held-out problems)
+  --samples N        problems analysed (the first N; default 64)
+  --loops T          loops to run (default 64)
+  --rho_every K      estimate rho(J) every K loops and at the last (default: about
+                     16 estimates; 0: never)
+  --rho_iters N      power-iteration steps per rho estimate (default 30; a Krylov
+                     fallback follows when they do not settle)
+  --backend NAME     auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
+  --json             print JSON instead of a table
+  --out DIR          also write dynamics.json, dynamics.csv, dynamics.svg, pca.svg
+  --compare FILES    comma-separated results.json files of deno task eval: writes
+                     their accuracy curves overlaid to DIR/accuracy.svg (needs --out)
+  --help             this text
+
+What is measured: each problem's full sequence (prompt, answer, EOS) is fed
+teacher-forced, the shared block looped T times from h_0, and per loop t the
+metrics are averaged over every answer position (those predicting an answer
+token or EOS) of every problem: ||h_t||, ||h_t - h_{t-1}|| / ||h_t||, the
+entropy of the next-token distribution read out from h_t (nats),
+KL(p_{t-1} || p_t), and the fraction of answer tokens predicted right. rho(J)
+is the spectral radius of the loop map's Jacobian at h_t over the whole
+[samples, T, d] state (problems do not interact: the largest over problems).
+The PCA projects, per problem, the state at the first answer position whose
+target differs between problems.`;
+
+function count(flag: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min) {
+    throw new UsageError(`--${flag}: must be an integer >= ${min}, got "${text}"`);
+  }
+  return n;
+}
+
+const fmt = (v: number | null, digits = 4) =>
+  v === null || !Number.isFinite(v)
+    ? "-"
+    : Math.abs(v) >= 1e-3 || v === 0
+    ? v.toFixed(digits)
+    : v.toExponential(1);
+
+/** The dynamics as a table with sparklines. */
+function dynamicsTable(head: string, r: DynamicsResult): string {
+  const lines = [
+    head,
+    "loop     ||h||   rel step     rho(J)   entropy        KL  token acc",
+  ];
+  for (const p of r.points) {
+    lines.push(
+      [
+        String(p.loop).padStart(4),
+        fmt(p.stateNorm, 3).padStart(9),
+        fmt(p.relStep).padStart(10),
+        (p.rho === null ? "" : fmt(p.rho) + (p.rhoConverged ? " " : "?")).padStart(10),
+        fmt(p.entropy).padStart(9),
+        fmt(p.kl).padStart(9),
+        (p.accuracy === null ? "-" : `${(p.accuracy * 100).toFixed(1)}%`).padStart(10),
+      ].join(" "),
+    );
+  }
+  const log = (v: number | null) => v !== null && v > 0 ? Math.log10(v) : null;
+  lines.push(
+    "",
+    "(? after rho: the estimate did not meet its tolerance)",
+    `rel step (log)  ${sparkline(r.points.map((p) => log(p.relStep)))}`,
+    `entropy         ${sparkline(r.points.map((p) => p.entropy))}`,
+    `KL (log)        ${sparkline(r.points.map((p) => log(p.kl)))}`,
+    `token acc       ${sparkline(r.points.map((p) => p.accuracy), 0, 1)}`,
+  );
+  return lines.join("\n");
+}
+
+function dynamicsCsv(r: DynamicsResult): string {
+  const rows = r.points.map((p) =>
+    [
+      p.loop,
+      p.stateNorm,
+      p.step ?? "",
+      p.relStep ?? "",
+      p.rho ?? "",
+      p.rhoConverged ?? "",
+      p.entropy ?? "",
+      p.kl ?? "",
+      p.accuracy ?? "",
+    ].join(",")
+  );
+  return ["loop,state_norm,step,rel_step,rho,rho_converged,entropy,kl,accuracy", ...rows].join(
+    "\n",
+  );
+}
+
+async function compare(files: string, out: string | undefined): Promise<number> {
+  if (!out) throw new UsageError("--compare needs --out DIR (where accuracy.svg goes)");
+  const runs = [];
+  for (const file of files.split(",").map((s) => s.trim()).filter((s) => s)) {
+    let parsed: { runs?: SweepReport[] } & Partial<SweepReport>;
+    try {
+      parsed = JSON.parse(await Deno.readTextFile(file));
+    } catch (e) {
+      throw new UsageError(`--compare: cannot read "${file}" (${(e as Error).message})`);
+    }
+    const reports = parsed.runs ?? [parsed as SweepReport];
+    for (const r of reports) {
+      if (!Array.isArray(r.results)) {
+        throw new UsageError(`--compare: "${file}" is not a results.json of deno task eval`);
+      }
+      runs.push({
+        name: r.checkpoint,
+        trainLoops: r.loop_sampler === undefined || r.loop_sampler === "fixed"
+          ? r.train_loops
+          : undefined,
+        points: r.results.map((x) => ({ ...x, depth: x.loops })),
+        exits: r.exits ?? [],
+      });
+    }
+  }
+  if (runs.length === 0) throw new UsageError("--compare: give at least one results.json");
+  await Deno.mkdir(out, { recursive: true });
+  await Deno.writeTextFile(`${out}/accuracy.svg`, accuracyChart(runs));
+  console.log(`wrote ${out}/accuracy.svg (${runs.length} runs)`);
+  return 0;
+}
+
+/** Runs the analyze command; returns the process exit code. */
+export async function analyzeCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, {
+    strings: [
+      "checkpoint",
+      "data",
+      "samples",
+      "loops",
+      "rho_every",
+      "rho_iters",
+      "backend",
+      "out",
+      "compare",
+    ],
+    booleans: ["help", "json"],
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const out = flags.out as string | undefined;
+  if (typeof flags.compare === "string") return await compare(flags.compare, out);
+  const dir = flags.checkpoint as string | undefined;
+  if (!dir) {
+    throw new UsageError("--checkpoint DIR is required (a folder written by deno task train)");
+  }
+  if (!(await hasCheckpoint(dir))) throw new UsageError(`--checkpoint: no checkpoint in "${dir}"`);
+  const samples = count("samples", flags.samples as string | undefined, 64);
+  const loops = count("loops", flags.loops as string | undefined, 64);
+  const rhoEvery = count(
+    "rho_every",
+    flags.rho_every as string | undefined,
+    Math.max(1, Math.ceil(loops / 16)),
+    0,
+  );
+  const rhoIters = count("rho_iters", flags.rho_iters as string | undefined, 30);
+  const backend = parseBackend(
+    (flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto",
+  );
+
+  await useBackend(backend);
+  const { model, optimizer, manifest } = await loadCheckpoint(dir);
+  optimizer.dispose();
+  let result: DynamicsResult;
+  let problems: number;
+  let names: string[] = [];
+  const config = resolveConfig(manifest.config);
+  try {
+    const task = taskOf(config);
+    const sample = await testProblems(flags, config, task, samples);
+    if (sample.length === 0) throw new UsageError(`--data: no problems in "${flags.data}"`);
+    problems = sample.length;
+    names = sample.map((p) => `${p.prompt}${p.answer}`);
+    result = await modelDynamics(model, task, sample, loops, {
+      rhoEvery,
+      rho: { maxIters: rhoIters },
+    });
+  } finally {
+    model.dispose();
+  }
+  const report = {
+    checkpoint: dir,
+    step: manifest.step,
+    train_loops: config.loops,
+    loop_sampler: config.loop_sampler,
+    data: typeof flags.data === "string" ? flags.data : "held-out",
+    samples: problems,
+    loops,
+    positions: "answer positions, teacher-forced",
+    pca_position: result.pcaPosition,
+    pca_explained: result.pca.explained,
+    points: result.points,
+    pca: Array.from(
+      { length: result.rows },
+      (_, r) => result.pca.coords.slice(r * (loops + 1), (r + 1) * (loops + 1)),
+    ),
+  };
+  const head = `checkpoint ${dir} (step ${manifest.step}, trained at ${config.loops} loops${
+    config.loop_sampler !== "fixed" ? `, ${config.loop_sampler} sampler` : ""
+  }), ${problems} problems, ${loops} loops; means over answer positions`;
+  if (flags.json) console.log(JSON.stringify(report));
+  else console.log(dynamicsTable(head, result));
+  if (out) {
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.writeTextFile(`${out}/dynamics.json`, JSON.stringify(report) + "\n");
+    await Deno.writeTextFile(`${out}/dynamics.csv`, dynamicsCsv(result) + "\n");
+    const name = dir.replace(/\/+$/, "").split("/").pop() ?? dir;
+    await Deno.writeTextFile(
+      `${out}/dynamics.svg`,
+      dynamicsChart(result, {
+        title: `Latent dynamics: ${name}`,
+        trainLoops: config.loop_sampler === "fixed" ? config.loops : undefined,
+      }),
+    );
+    await Deno.writeTextFile(
+      `${out}/pca.svg`,
+      pcaChart(result, 10, `${name}: states (PCA)`, names),
+    );
+    console.error(`wrote ${out}/dynamics.json, dynamics.csv, dynamics.svg, pca.svg`);
+  }
+  return 0;
+}

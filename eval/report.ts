@@ -1,0 +1,110 @@
+/**
+ * A sweep's report as plain data, and its renderings as text: a table for
+ * the terminal (with a bar per depth) and CSV rows.
+ *
+ * @module
+ */
+import { bar } from "../plots/terminal.ts";
+import type { ExitPoint } from "./sweep.ts";
+
+/** One row of a report: accuracy at a fixed loop count. */
+export interface ReportRow {
+  /** Loops per generated token. */
+  loops: number;
+  /** `correct / total`. */
+  accuracy: number;
+  /** Lower end of the 95% Wilson interval. */
+  low: number;
+  /** Upper end of the 95% Wilson interval. */
+  high: number;
+  /** Problems answered exactly. */
+  correct: number;
+  /** Problems evaluated. */
+  total: number;
+}
+
+/** The evaluation of one checkpoint (the `--json` output and `results.json`). */
+export interface SweepReport {
+  /** The checkpoint folder. */
+  checkpoint: string;
+  /** Its training step. */
+  step: number;
+  /** Its training depth (the config's fixed loop count). */
+  train_loops: number;
+  /** The loop sampler it was trained with. */
+  loop_sampler?: string;
+  /** Where the problems came from (a file, or `held-out`). */
+  data: string;
+  /** Number of problems. */
+  problems: number;
+  /** Accuracy per fixed loop count. */
+  results: ReportRow[];
+  /** Adaptive-exit rules evaluated. */
+  exits: ExitPoint[];
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/** The report as a table for the terminal. */
+export function reportTable(r: SweepReport): string {
+  const lines = [
+    `checkpoint ${r.checkpoint} (step ${r.step}, trained at ${r.train_loops} loops${
+      r.loop_sampler && r.loop_sampler !== "fixed" ? `, ${r.loop_sampler} sampler` : ""
+    }), ${r.problems} problems`,
+    "loops  exact match   95% interval       correct/total",
+  ];
+  for (const row of r.results) {
+    lines.push(
+      `${String(row.loops).padStart(5)}  ${pct(row.accuracy).padStart(11)}   ${
+        `[${pct(row.low)}, ${pct(row.high)}]`.padEnd(18)
+      } ${`${row.correct}/${row.total}`.padEnd(13)} ${bar(row.accuracy, 20)}`,
+    );
+  }
+  if (r.exits.length) {
+    lines.push("", "adaptive exit (all loops computed; emitted at the first loop the rule fires)");
+    lines.push(
+      "rule                    max  mean loops  exact match   95% interval       correct/total",
+    );
+    for (const e of r.exits) {
+      lines.push(
+        `${e.rule.padEnd(22)} ${String(e.maxLoops).padStart(4)}  ${
+          e.meanLoops.toFixed(2).padStart(10)
+        }  ${pct(e.accuracy).padStart(11)}   ${
+          `[${pct(e.low)}, ${pct(e.high)}]`.padEnd(18)
+        } ${e.correct}/${e.total}`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The CSV header of {@linkcode reportCsvRows}. */
+export const REPORT_CSV_HEADER =
+  "checkpoint,kind,loops,rule,mean_loops,accuracy,low,high,correct,total";
+
+const csvField = (s: string) => /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+
+/** CSV rows (no header): one per fixed depth (`kind` fixed) and per exit rule (`kind` exit). */
+export function reportCsvRows(r: SweepReport): string[] {
+  const cp = csvField(r.checkpoint);
+  return [
+    ...r.results.map((x) =>
+      [cp, "fixed", x.loops, "", x.loops, x.accuracy, x.low, x.high, x.correct, x.total].join(",")
+    ),
+    ...r.exits.map((e) =>
+      [
+        cp,
+        "exit",
+        e.maxLoops,
+        csvField(e.rule),
+        e.meanLoops,
+        e.accuracy,
+        e.low,
+        e.high,
+        e.correct,
+        e.total,
+      ]
+        .join(",")
+    ),
+  ];
+}

@@ -1,0 +1,265 @@
+/**
+ * The depth sweep: exact-match accuracy of greedy decoding at each loop
+ * count of a grid (the same loop count for every generated token), with a
+ * 95% Wilson interval; and the adaptive-exit counterpart, which reads out
+ * after every loop and emits, per row and token, the prediction of the loop
+ * where an exit rule first fires.
+ *
+ * @module
+ */
+import type { LoopedLM } from "../models/looped.ts";
+import type { Task, TextProblem } from "../tasks/task.ts";
+import {
+  cacheBatchSize,
+  decodeLoopwise,
+  DEFAULT_CACHE_BUDGET,
+  type LoopwiseResult,
+  rowTrajectory,
+  type TokenChoice,
+  type TokenTrace,
+} from "./decode.ts";
+import { argmax } from "./distribution.ts";
+import { exitLoop, type ExitRule, formatExitRule, ruleNeedsStates } from "./exit.ts";
+import { wilsonInterval } from "./wilson.ts";
+
+/** The paper-style default grid, reaching far beyond a training depth of 4-8. */
+export const DEFAULT_DEPTH_GRID: readonly number[] = [
+  1,
+  2,
+  3,
+  4,
+  6,
+  8,
+  12,
+  16,
+  24,
+  32,
+  48,
+  64,
+  100,
+];
+
+/** Accuracy at one loop count. */
+export interface DepthPoint {
+  /** Loops per generated token. */
+  depth: number;
+  /** `correct / total`. */
+  accuracy: number;
+  /** Lower end of the 95% Wilson interval. */
+  low: number;
+  /** Upper end of the 95% Wilson interval. */
+  high: number;
+  /** Problems answered exactly. */
+  correct: number;
+  /** Problems evaluated. */
+  total: number;
+}
+
+/** Settings of {@linkcode depthSweep} and {@linkcode exitSweep}. */
+export interface SweepOptions {
+  /** Most problems decoded together (default 512). */
+  batchSize?: number;
+  /**
+   * Floats the key/value caches may hold (default 64M): the batch shrinks at
+   * high loop counts so that `loops x layers x 2 x B x T x d` fits.
+   */
+  cacheBudget?: number;
+  /** Use the per-loop key/value caches (default true; false recomputes the prefix). */
+  cache?: boolean;
+  /** Called after each depth (progress). */
+  onDepth?: (point: DepthPoint) => void;
+}
+
+type Generate = (prompts: number[][], genLen: number) => Promise<LoopwiseResult>;
+
+interface Tally {
+  correct: number;
+  total: number;
+  loopSum: number;
+  tokens: number;
+}
+
+/** Groups by prompt length (rectangular batches), decodes, checks exact match. */
+async function tally<P extends TextProblem>(
+  task: Task<P>,
+  problems: readonly P[],
+  batchFor: (genLen: number) => number,
+  generate: Generate,
+): Promise<Tally> {
+  const groups = new Map<number, { problem: P; ids: number[] }[]>();
+  for (const problem of problems) {
+    const ids = task.tokenizer.encode(problem.prompt);
+    const group = groups.get(ids.length) ?? [];
+    group.push({ problem, ids });
+    groups.set(ids.length, group);
+  }
+  const eos = task.tokenizer.eosId;
+  const t: Tally = { correct: 0, total: problems.length, loopSum: 0, tokens: 0 };
+  for (const [promptLen, group] of groups) {
+    const genLen = task.seqLen + 1 - promptLen;
+    if (genLen < 1) {
+      throw new RangeError(
+        `a prompt of ${promptLen} tokens leaves no room in seqLen ${task.seqLen}`,
+      );
+    }
+    const batch = batchFor(genLen);
+    for (let s = 0; s < group.length; s += batch) {
+      const chunk = group.slice(s, s + batch);
+      const out = await generate(chunk.map((c) => c.ids), genLen);
+      chunk.forEach((c, i) => {
+        if (task.isCorrect(c.problem, task.tokenizer.decode(out.tokens[i]))) t.correct++;
+        // Loops spent up to and including the first EOS (decoding would stop there).
+        const end = out.tokens[i].indexOf(eos);
+        const used = out.loopsUsed[i].slice(0, end < 0 ? undefined : end + 1);
+        t.loopSum += used.reduce((a, b) => a + b, 0);
+        t.tokens += used.length;
+      });
+    }
+  }
+  return t;
+}
+
+function checkProblems(problems: readonly unknown[]): void {
+  if (problems.length === 0) throw new RangeError("sweep: no problems to evaluate");
+}
+
+function checkBatch(options: SweepOptions): number {
+  const b = options.batchSize ?? 512;
+  if (!Number.isInteger(b) || b < 1) {
+    throw new RangeError(`sweep: batchSize must be an integer >= 1, got ${b}`);
+  }
+  return b;
+}
+
+/**
+ * Exact-match accuracy at each loop count of `grid`, greedy decoding with
+ * the same loop count for every token, each with its 95% Wilson interval.
+ * Decoding uses per-loop key/value caches, one loop per `tf.tidy`, in
+ * batches sized to keep the caches under `cacheBudget` floats.
+ *
+ * @example
+ * ```ts
+ * import { arithmeticTask, depthSweep, LoopedLM, PAPER_MODEL } from "../mod.ts";
+ * const task = arithmeticTask({ digits: 2 });
+ * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 16, n_heads: 2, d_ff: 32 }, 1);
+ * const points = await depthSweep(model, task, task.sample("test", 1, 20), [1, 4, 16]);
+ * // [{ depth: 1, accuracy, low, high, correct, total: 20 }, ...]
+ * ```
+ */
+export async function depthSweep<P extends TextProblem>(
+  model: LoopedLM,
+  task: Task<P>,
+  problems: readonly P[],
+  grid: readonly number[],
+  options: SweepOptions = {},
+): Promise<DepthPoint[]> {
+  if (grid.length === 0) throw new RangeError("sweep: the loop grid is empty");
+  for (const n of grid) {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`sweep: loop counts must be integers >= 0, got ${n}`);
+    }
+  }
+  checkProblems(problems);
+  const maxRows = checkBatch(options);
+  const budget = options.cacheBudget ?? DEFAULT_CACHE_BUDGET;
+  const seqLen = task.seqLen;
+  const points: DepthPoint[] = [];
+  for (const depth of grid) {
+    const cached = options.cache ?? true;
+    const t = await tally(
+      task,
+      problems,
+      () => cached ? cacheBatchSize(model.config, depth, seqLen, maxRows, budget) : maxRows,
+      (prompts, genLen) => decodeLoopwise(model, prompts, genLen, depth, { cache: cached }),
+    );
+    const point = {
+      depth,
+      accuracy: t.correct / t.total,
+      ...wilsonInterval(t.correct, t.total),
+      correct: t.correct,
+      total: t.total,
+    };
+    options.onDepth?.(point);
+    points.push(point);
+  }
+  return points;
+}
+
+/** Accuracy and cost of one adaptive-exit rule. */
+export interface ExitPoint {
+  /** The rule, as text (e.g. `kl:0.001`). */
+  rule: string;
+  /** The cap: loops computed per token, and the exit when nothing fires. */
+  maxLoops: number;
+  /** `correct / total`. */
+  accuracy: number;
+  /** Lower end of the 95% Wilson interval. */
+  low: number;
+  /** Upper end of the 95% Wilson interval. */
+  high: number;
+  /** Problems answered exactly. */
+  correct: number;
+  /** Problems evaluated. */
+  total: number;
+  /** Mean exit loop over generated tokens up to and including each row's first EOS. */
+  meanLoops: number;
+}
+
+/** A token choice that emits, per row, the argmax at the loop where `rule` exits. */
+export function exitChoice(rule: ExitRule): (trace: TokenTrace) => TokenChoice {
+  return (trace: TokenTrace): TokenChoice => {
+    const ids: number[] = [], loops: number[] = [];
+    for (let r = 0; r < trace.rows; r++) {
+      const t = exitLoop(rule, rowTrajectory(trace, r), trace.loops);
+      const lp = trace.logProbs[t]!;
+      ids.push(argmax(lp.subarray(r * trace.vocab, (r + 1) * trace.vocab)));
+      loops.push(t);
+    }
+    return { ids, loops };
+  };
+}
+
+/**
+ * Exact-match accuracy with adaptive exit: every token computes all
+ * `maxLoops` loops for every row (so later positions find every loop's
+ * cache complete), reads out after each, and emits the argmax at the first
+ * loop where `rule` fires (else at `maxLoops`). `meanLoops` is the mean of
+ * these exit loops, the depth an early-stopping decoder would have spent.
+ */
+export async function exitSweep<P extends TextProblem>(
+  model: LoopedLM,
+  task: Task<P>,
+  problems: readonly P[],
+  rule: ExitRule,
+  maxLoops: number,
+  options: SweepOptions = {},
+): Promise<ExitPoint> {
+  if (!Number.isInteger(maxLoops) || maxLoops < 1) {
+    throw new RangeError(`exit: maxLoops must be an integer >= 1, got ${maxLoops}`);
+  }
+  if (rule.length === 0) throw new RangeError("exit: the rule has no criterion");
+  checkProblems(problems);
+  const maxRows = checkBatch(options);
+  const budget = options.cacheBudget ?? DEFAULT_CACHE_BUDGET;
+  const choose = exitChoice(rule);
+  const t = await tally(
+    task,
+    problems,
+    () => cacheBatchSize(model.config, maxLoops, task.seqLen, maxRows, budget, true),
+    (prompts, genLen) =>
+      decodeLoopwise(model, prompts, genLen, maxLoops, {
+        everyLoop: true,
+        keepStates: ruleNeedsStates(rule),
+        choose,
+      }),
+  );
+  return {
+    rule: formatExitRule(rule),
+    maxLoops,
+    accuracy: t.correct / t.total,
+    ...wilsonInterval(t.correct, t.total),
+    correct: t.correct,
+    total: t.total,
+    meanLoops: t.tokens ? t.loopSum / t.tokens : 0,
+  };
+}
