@@ -22,3 +22,4 @@ export * from "./split.ts";
 export * from "./generate.ts";
 export * from "./paper_data.ts";
 export * from "./batch.ts";
+export * from "./math/mod.ts";

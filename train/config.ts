@@ -26,16 +26,26 @@ export const LOOP_SAMPLERS = [
 /** Backends selectable by `backend`. */
 export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
 /** Tasks selectable by `task`. */
-export const TASKS = ["addition", "multiplication"] as const;
+export const TASKS = ["addition", "multiplication", "gsm8k-synthetic"] as const;
+/** Tokenizers of the math task selectable by `tokenizer`. */
+export const TOKENIZERS = ["char", "bpe"] as const;
 
 /** Full training configuration (model, data, loop sampler, optimiser, run). */
 export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_len"> {
-  /** Arithmetic task. */
+  /** Task: arithmetic, or synthetic multi-step math word problems. */
   task: typeof TASKS[number];
   /** Digits per operand. */
   digits: number;
   /** Whether the answer is written least-significant digit first. */
   reverse: boolean;
+  /** Fewest reasoning steps of a word problem (gsm8k-synthetic). */
+  steps_min: number;
+  /** Most reasoning steps of a word problem (gsm8k-synthetic). */
+  steps_max: number;
+  /** Math JSON-lines file to train on instead of the generator ("" = none; gsm8k-synthetic). */
+  data: string;
+  /** Tokenizer of the math task: characters, or GPT-2 BPE (50 258 ids). */
+  tokenizer: "char" | "bpe";
   /** Loop-count sampler. */
   loop_sampler: typeof LOOP_SAMPLERS[number];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
@@ -100,14 +110,24 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   backend: typeof BACKEND_CHOICES[number];
 }
 
-/** The built-in default: 4-digit addition that trains in minutes on a CPU. */
+/**
+ * The built-in default: 4-digit addition with 4 fixed loops, which reaches
+ * 100% held-out exact match in about 1600 steps on a 2-core CPU. The larger
+ * initialisation (0.08 rather than the paper's 0.02 at d_model 512) matters
+ * at this width: with 0.02 the same model was still on its loss plateau
+ * after 2000 steps.
+ */
 export const DEFAULT_CONFIG: TrainConfig = {
   task: "addition",
   digits: 4,
   reverse: true,
-  d_model: 64,
+  steps_min: 2,
+  steps_max: 4,
+  data: "",
+  tokenizer: "char",
+  d_model: 32,
   n_heads: 4,
-  d_ff: 128,
+  d_ff: 64,
   n_layers: 1,
   prelude_layers: 0,
   coda_layers: 0,
@@ -116,7 +136,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   norm_type: "layernorm",
   injection: "none",
   init_state: "embedding",
-  init_std: 0.02,
+  init_std: 0.08,
   loop_sampler: "fixed",
   loops: 4,
   loop_mu: 2,
@@ -134,9 +154,9 @@ export const DEFAULT_CONFIG: TrainConfig = {
   reg_samples: 1,
   reg_probe: "gaussian",
   reg_eps: 0.1,
-  steps: 1500,
+  steps: 2000,
   batch_size: 64,
-  lr: 2e-3,
+  lr: 3e-3,
   min_lr_ratio: 0.1,
   warmup_steps: 100,
   weight_decay: 0.01,
@@ -153,7 +173,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
 /** How one config key is typed, bounded and described. */
 export interface KeySpec {
   /** Value type. */
-  type: "int" | "number" | "bool" | "choice";
+  type: "int" | "number" | "bool" | "choice" | "string";
   /** Help text. */
   help: string;
   /** Inclusive lower bound (numbers). */
@@ -185,11 +205,17 @@ const choice = (help: string, choices: readonly string[]): KeySpec => ({
   choices,
 });
 
+const str = (help: string): KeySpec => ({ type: "string", help });
+
 /** The schema of every key of {@linkcode TrainConfig}. */
 export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
-  task: choice("arithmetic task", TASKS),
+  task: choice("task", TASKS),
   digits: int("digits per operand", 1, 9),
   reverse: { type: "bool", help: "write the answer least-significant digit first" },
+  steps_min: int("fewest reasoning steps of a word problem", 1, 30),
+  steps_max: int("most reasoning steps of a word problem", 1, 30),
+  data: str('math JSON-lines file to train on ("" = the generator)'),
+  tokenizer: choice("math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
   d_model: int("width of the latent state", 1),
   n_heads: int("attention heads (must divide d_model)", 1),
   d_ff: int("MLP hidden width", 1),
@@ -247,6 +273,7 @@ export class ConfigError extends Error {
 function describe(spec: KeySpec): string {
   if (spec.type === "choice") return `one of ${spec.choices!.join(", ")}`;
   if (spec.type === "bool") return "true or false";
+  if (spec.type === "string") return "a string";
   const kind = spec.type === "int" ? "an integer" : "a number";
   const lo = spec.min === undefined || spec.min === -Infinity
     ? ""
@@ -274,6 +301,9 @@ export function checkValue(key: string, value: unknown): unknown {
     case "choice":
       if (typeof value !== "string" || !spec.choices!.includes(value)) throw bad();
       return value;
+    case "string":
+      if (typeof value !== "string") throw bad();
+      return value;
     default: {
       if (typeof value !== "number" || !Number.isFinite(value)) throw bad();
       if (spec.type === "int" && !Number.isInteger(value)) throw bad();
@@ -292,7 +322,7 @@ export function parseValue(key: string, text: string): unknown {
     if (text === "true" || text === "false") return text === "true";
     return text;
   }
-  if (spec.type === "choice") return text;
+  if (spec.type === "choice" || spec.type === "string") return text;
   const n = Number(text);
   return text.trim() === "" || Number.isNaN(n) ? text : n;
 }
@@ -316,6 +346,16 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
   if (c.loop_min > c.loop_max) {
     throw new ConfigError(
       `config key "loop_min" must be <= loop_max (${c.loop_max}), got ${c.loop_min}`,
+    );
+  }
+  if (c.steps_min > c.steps_max) {
+    throw new ConfigError(
+      `config key "steps_min" must be <= steps_max (${c.steps_max}), got ${c.steps_min}`,
+    );
+  }
+  if (c.data !== "" && c.task !== "gsm8k-synthetic") {
+    throw new ConfigError(
+      `config key "data" needs task gsm8k-synthetic (a math file), got task ${c.task}`,
     );
   }
   if (c.init_state !== "embedding" && c.injection === "none") {

@@ -9,11 +9,25 @@ import type { ModelConfig } from "../models/config.ts";
 import type { LoopSpec } from "../regularizers/loop_sampler.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { type Batch, encodeBatch } from "../tasks/batch.ts";
+import { loadMathDataTaskSync, mathTask } from "../tasks/math/math_task.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import type { TrainConfig } from "./config.ts";
 
-/** The task a training config names. */
-export function taskOf(c: Pick<TrainConfig, "task" | "digits" | "reverse">): Task {
+/**
+ * The task a training config names: arithmetic, or math word problems
+ * (the generator with `steps_min`..`steps_max` steps, or the file `data`,
+ * read synchronously).
+ */
+export function taskOf(
+  c:
+    & Pick<TrainConfig, "task" | "digits" | "reverse">
+    & Partial<Pick<TrainConfig, "steps_min" | "steps_max" | "data" | "tokenizer">>,
+): Task {
+  if (c.task === "gsm8k-synthetic") {
+    const tokenizer = c.tokenizer ?? "char";
+    if (c.data) return loadMathDataTaskSync(c.data, { tokenizer });
+    return mathTask({ stepsMin: c.steps_min ?? 2, stepsMax: c.steps_max ?? 4, tokenizer });
+  }
   return arithmeticTask({
     digits: c.digits,
     op: c.task === "multiplication" ? "*" : "+",
