@@ -30,6 +30,8 @@
 export {
   type BackendName,
   BACKENDS,
+  gpuAdapter,
+  type GpuAdapterSummary,
   hasRealGpu,
   parseBackend,
   useBackend,

@@ -23,22 +23,54 @@ function wasmFolder(): string {
 
 async function registerWebgpu(): Promise<void> {
   if (webgpuRegistered) return;
+  ensureRuntimeDir();
   await import("@tensorflow/tfjs-backend-webgpu");
   webgpuRegistered = true;
 }
 
-/** Whether a real (non-fallback) GPU adapter is available. */
-export async function hasRealGpu(): Promise<boolean> {
+// Mesa's EGL/Vulkan loaders print an error on every adapter request when
+// XDG_RUNTIME_DIR is unset (common on servers and in CI): give them one.
+function ensureRuntimeDir(): void {
+  if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
+  try {
+    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/stars-runtime-${Deno.uid() ?? 0}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Only cosmetic: the adapter works without it.
+  }
+}
+
+/** What the WebGPU adapter is, or null where there is none. */
+export interface GpuAdapterSummary {
+  /** The adapter's description (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or a GPU's name). */
+  description: string;
+  /** True for software adapters such as Mesa's llvmpipe. */
+  isFallbackAdapter: boolean;
+}
+
+/** Describes the WebGPU adapter Deno would use, or returns null if none. */
+export async function gpuAdapter(): Promise<GpuAdapterSummary | null> {
+  ensureRuntimeDir();
   const gpu = (globalThis.navigator as { gpu?: GPU }).gpu;
-  if (!gpu) return false;
+  if (!gpu) return null;
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return false;
+    if (!adapter) return null;
     const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-    return !info.isFallbackAdapter;
+    return {
+      description: info.description || info.vendor || "unknown",
+      isFallbackAdapter: info.isFallbackAdapter ?? false,
+    };
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether a real (non-fallback) GPU adapter is available. */
+export async function hasRealGpu(): Promise<boolean> {
+  const adapter = await gpuAdapter();
+  return adapter !== null && !adapter.isFallbackAdapter;
 }
 
 /** Parses a backend name, throwing a clear error for anything else. */

@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertLess } from "@std/assert";
-import { useBackend } from "../core/backend.ts";
+import { gpuAdapter, useBackend } from "../core/backend.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { maskedCrossEntropy } from "../train/loss.ts";
 import { BACKEND } from "./_backend.ts";
 
-const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+const adapter = await gpuAdapter();
 
 async function forwardAndGrads(backend: "wasm" | "webgpu"): Promise<Float32Array[]> {
   await useBackend(backend);
