@@ -1,11 +1,12 @@
 /**
- * The `stars` command line: `train`, `eval` and `analyze` subcommands over the library.
+ * The `stars` command line: `train`, `eval`, `analyze` and `repro` subcommands over the library.
  * Bad input exits with code 2 and a message naming what is wrong.
  *
  * @module
  */
 import { analyzeCommand } from "./analyze.ts";
 import { evalCommand } from "./eval.ts";
+import { reproCommand } from "./repro.ts";
 import { trainCommand } from "./train.ts";
 import { isInputError, UsageError } from "./usage.ts";
 
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
   analyze: analyzeCommand,
+  repro: reproCommand,
 };
 
 /** Runs a subcommand with its arguments; returns the exit code. */
@@ -24,7 +26,7 @@ export async function main(args: string[]): Promise<number> {
       throw new UsageError(
         `unknown command "${name ?? ""}"; allowed: ${
           Object.keys(COMMANDS).join(", ")
-        } (add --help to either)`,
+        } (add --help to any)`,
       );
     }
     return await command(rest);

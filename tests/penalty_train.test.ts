@@ -5,6 +5,7 @@ import { ConfigError, resolveConfig, type TrainConfig } from "../train/config.ts
 import { trainBatch } from "../train/data.ts";
 import { train } from "../train/trainer.ts";
 import type { LoopedLM } from "../models/looped.ts";
+import "./_backend.ts";
 
 const BASE: Partial<TrainConfig> = {
   digits: 2,

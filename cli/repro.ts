@@ -1,0 +1,113 @@
+/**
+ * `deno task repro [--profile quick|full|micro] [--out DIR] [--arms A,B,C,D]`:
+ * trains the four arms, sweeps them over loop depth on the paper's test
+ * split, and writes results.json, results.md, accuracy.svg and dynamics.svg.
+ */
+import { parseBackend, useBackend } from "../core/backend.ts";
+import { ARMS, type Profile, PROFILES } from "../repro/arms.ts";
+import { reproAccuracySvg, reproDynamicsSvg, reproMarkdown } from "../repro/report.ts";
+import { runRepro } from "../repro/run.ts";
+import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
+import { parseFlags, UsageError } from "./usage.ts";
+
+const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).pathname;
+
+const HELP = `Reproduce the paper's addition result: arms A-D, accuracy against loop depth.
+
+Usage: deno task repro [--profile quick|full|micro] [--out DIR] [--arms A,B,C,D]
+
+  --profile NAME   quick (about 15 minutes on 2 cores, default), full (the
+                   committed results, about an hour), micro (a plumbing check)
+  --out DIR        checkpoints and results (default runs/repro-<profile>); a
+                   run that stops resumes from its checkpoints
+  --arms LIST      arms to run (default A,B,C,D); run two sets in two
+                   processes to use two cores, then once more with all arms
+                   to write the report (trained arms only evaluate)
+  --data FILE      test split (default the paper's, data/stars_addition_test_4digit.jsonl)
+  --backend NAME   auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
+  --help           this text`;
+
+/** Runs the repro command; returns the process exit code. */
+export async function reproCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, {
+    strings: ["profile", "out", "arms", "data", "backend"],
+    booleans: ["help"],
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const profile = (flags.profile as string | undefined) ?? "quick";
+  if (!(PROFILES as readonly string[]).includes(profile)) {
+    throw new UsageError(`--profile: "${profile}" is not one of ${PROFILES.join(", ")}`);
+  }
+  const arms = (flags.arms as string | undefined)?.split(",").map((s) => s.trim().toUpperCase());
+  for (const id of arms ?? []) {
+    if (!ARMS.some((a) => a.id === id)) {
+      throw new UsageError(
+        `--arms: unknown arm "${id}"; allowed: ${ARMS.map((a) => a.id).join(",")}`,
+      );
+    }
+  }
+  const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
+  const dataPath = (flags.data as string | undefined) ?? PAPER_TEST;
+  let testProblems;
+  try {
+    testProblems = await loadArithmeticJsonl(dataPath);
+  } catch (e) {
+    throw new UsageError(`--data: ${(e as Error).message}`);
+  }
+  const backend = await useBackend(
+    parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
+  );
+  console.log(`backend ${backend}, profile ${profile}, output ${outDir}`);
+  await Deno.mkdir(outDir, { recursive: true });
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  let lastPrint = 0;
+  try {
+    const result = await runRepro({
+      profile: profile as Profile,
+      outDir,
+      testProblems,
+      arms,
+      signal: controller.signal,
+      onEvent: (arm, e) => {
+        if (e.kind === "step" && performance.now() - lastPrint > 5000) {
+          lastPrint = performance.now();
+          console.log(
+            `[${arm}] step ${e.step}/${e.steps} loss ${
+              e.metrics.loss.toFixed(4)
+            } loops ${e.loops}` +
+              (e.metrics.rho === undefined ? "" : ` rho ${e.metrics.rho.toFixed(3)}`),
+          );
+        } else if (e.kind === "eval") {
+          console.log(
+            `[${arm}] step ${e.step}: held-out exact match ${(100 * e.accuracy).toFixed(1)}%`,
+          );
+        } else if (e.kind === "sweep") {
+          console.log(`[${arm}] ${e.point.depth} loops: ${(100 * e.point.accuracy).toFixed(1)}%`);
+        }
+      },
+    });
+    if (controller.signal.aborted) {
+      console.log(`interrupted; checkpoints are in ${outDir}/arms (run again to resume)`);
+      return 130;
+    }
+    const command = ["deno task repro", ...args].join(" ");
+    await Deno.writeTextFile(
+      `${outDir}/results.json`,
+      JSON.stringify({ command, ...result }, null, 1),
+    );
+    const markdown = reproMarkdown(result, command);
+    await Deno.writeTextFile(`${outDir}/results.md`, markdown);
+    await Deno.writeTextFile(`${outDir}/accuracy.svg`, reproAccuracySvg(result));
+    await Deno.writeTextFile(`${outDir}/dynamics.svg`, reproDynamicsSvg(result));
+    console.log(markdown);
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}

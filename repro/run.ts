@@ -1,0 +1,163 @@
+/**
+ * The reproduction pipeline: train each arm (resuming from its checkpoint),
+ * sweep its accuracy over loop depth on the paper's test split, record the
+ * latent dynamics (rho(J) and the relative latent step at each depth), and
+ * return one plain result object for the report.
+ *
+ * @module
+ */
+import { type DepthPoint, depthSweep } from "../eval/sweep.ts";
+import { modelDynamics } from "../eval/dynamics.ts";
+import type { Problem } from "../tasks/arithmetic.ts";
+import { resolveConfig, type TrainConfig } from "../train/config.ts";
+import { taskOf } from "../train/data.ts";
+import { train, type TrainEvent } from "../train/trainer.ts";
+import { type Arm, armConfig, ARMS, type Profile, PROFILE_SPECS } from "./arms.ts";
+
+/** Dynamics at the final state after `depth` loops. */
+export interface DepthDynamics {
+  /** Loops applied. */
+  depth: number;
+  /** Estimate of rho(df/dh) at h_depth (largest over the sampled problems). */
+  rho: number | null;
+  /** Mean ||h_depth - h_{depth-1}|| / ||h_depth|| over answer positions. */
+  relStep: number | null;
+}
+
+/** Everything measured for one arm. */
+export interface ArmResult {
+  /** A, B, C or D. */
+  id: string;
+  /** What the arm is. */
+  label: string;
+  /** The arm's full training config. */
+  config: TrainConfig;
+  /** Training depth to mark on plots (fixed arms), or the sampler's mean. */
+  trainLoops?: number;
+  /** Held-out exact match at the end of training (at `loops`). */
+  trainAccuracy: number;
+  /** Accuracy and Wilson interval per depth on the test split. */
+  sweep: DepthPoint[];
+  /** rho(J) and relative step per depth. */
+  dynamics: DepthDynamics[];
+  /** The best depth and its accuracy. */
+  peak: { depth: number; accuracy: number };
+}
+
+/** Whether the paper's claim held here. */
+export interface ReproCheck {
+  /** Arm D's accuracy at the deepest depth over its own peak. */
+  dKeepsPeakAtDeepest: number | null;
+  /** Arm A's accuracy at depth 32 over its own peak. */
+  aAtDepth32: number | null;
+  /** D keeps >= 95% of its peak at depth 100 and A is below 50% of its peak by 32. */
+  held: boolean | null;
+}
+
+/** The whole reproduction's result. */
+export interface ReproResult {
+  /** Profile run. */
+  profile: Profile;
+  /** What was scaled from the paper and why. */
+  scaling: string;
+  /** Test problems used. */
+  testProblems: number;
+  /** One result per arm, in order. */
+  arms: ArmResult[];
+  /** The paper's check. */
+  check: ReproCheck;
+}
+
+/** Options of {@linkcode runRepro}. */
+export interface ReproOptions {
+  /** Profile to run. */
+  profile: Profile;
+  /** Folder for each arm's checkpoint (`arms/<id>`) and results. */
+  outDir: string;
+  /** The paper's test problems (the sweep uses the profile's share of them). */
+  testProblems: Problem[];
+  /** Arms to run (default all four). */
+  arms?: string[];
+  /** Progress: an arm's training events, then sweep and dynamics stages. */
+  onEvent?: (arm: string, event: TrainEvent | { kind: "sweep"; point: DepthPoint }) => void;
+  /** Stops training (each arm checkpoints and the run returns early). */
+  signal?: AbortSignal;
+}
+
+/** Runs (or resumes) the arms and measures them. */
+export async function runRepro(o: ReproOptions): Promise<ReproResult> {
+  const spec = PROFILE_SPECS[o.profile];
+  const chosen = ARMS.filter((a) => !o.arms || o.arms.includes(a.id));
+  const problems = o.testProblems.slice(0, spec.testLimit);
+  const arms: ArmResult[] = [];
+  for (const arm of chosen) {
+    const result = await runArm(arm, o, problems);
+    if (!result) break; // interrupted
+    arms.push(result);
+    await Deno.writeTextFile(`${o.outDir}/arms/${arm.id}/result.json`, JSON.stringify(result));
+  }
+  return {
+    profile: o.profile,
+    scaling: spec.scaling,
+    testProblems: problems.length,
+    arms,
+    check: paperCheck(arms),
+  };
+}
+
+async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<ArmResult | null> {
+  const spec = PROFILE_SPECS[o.profile];
+  const config = resolveConfig(armConfig(o.profile, arm));
+  const trained = await train(config, {
+    outDir: `${o.outDir}/arms/${arm.id}`,
+    signal: o.signal,
+    onEvent: (e) => o.onEvent?.(arm.id, e),
+  });
+  const model = trained.model;
+  try {
+    if (trained.status !== "done") return null;
+    const task = taskOf(config);
+    const sweep = await depthSweep(model, task, problems, spec.grid, {
+      onDepth: (point) => o.onEvent?.(arm.id, { kind: "sweep", point }),
+    });
+    const deepest = Math.max(...spec.grid);
+    const dyn = await modelDynamics(model, task, problems.slice(0, spec.dynamicsSamples), deepest, {
+      rhoEvery: 1,
+    });
+    const dynamics = spec.grid.map((depth) => ({
+      depth,
+      rho: dyn.points[depth].rho,
+      relStep: dyn.points[depth].relStep,
+    }));
+    const peak = sweep.reduce((best, p) => p.accuracy > best.accuracy ? p : best, sweep[0]);
+    return {
+      id: arm.id,
+      label: arm.label,
+      config,
+      trainLoops: config.loop_sampler === "fixed" ? config.loops : undefined,
+      trainAccuracy: trained.accuracy ?? 0,
+      sweep,
+      dynamics,
+      peak: { depth: peak.depth, accuracy: peak.accuracy },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The paper's check, on whichever of arms A and D were run. */
+export function paperCheck(arms: readonly ArmResult[]): ReproCheck {
+  const ratio = (id: string, depth: (a: ArmResult) => number) => {
+    const a = arms.find((x) => x.id === id);
+    if (!a || a.peak.accuracy === 0) return null;
+    const at = a.sweep.find((p) => p.depth === depth(a));
+    return at ? at.accuracy / a.peak.accuracy : null;
+  };
+  const d = ratio("D", (a) => Math.max(...a.sweep.map((p) => p.depth)));
+  const a = ratio("A", () => 32);
+  return {
+    dKeepsPeakAtDeepest: d,
+    aAtDepth32: a,
+    held: d === null || a === null ? null : d >= 0.95 && a < 0.5,
+  };
+}
