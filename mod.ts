@@ -237,3 +237,23 @@ export {
 export { accuracyChart, type AccuracyRun } from "./plots/accuracy.ts";
 export { dynamicsChart, type DynamicsChartOptions, pcaChart } from "./plots/dynamics.ts";
 export { bar, sparkline } from "./plots/terminal.ts";
+
+export {
+  type Arm,
+  armConfig,
+  ARMS,
+  type Profile,
+  PROFILE_SPECS,
+  PROFILES,
+  type ProfileSpec,
+} from "./repro/arms.ts";
+export {
+  type ArmResult,
+  type DepthDynamics,
+  paperCheck,
+  type ReproCheck,
+  type ReproOptions,
+  type ReproResult,
+  runRepro,
+} from "./repro/run.ts";
+export { reproAccuracySvg, reproDynamicsSvg, reproMarkdown } from "./repro/report.ts";
