@@ -55,7 +55,7 @@ Deno.test("stopGradient: value kept, gradient cut, nothing behind it differentia
 });
 
 Deno.test("looped block: products against the float64 Jacobian, and <J v, u> = <v, J^T u>", async () => {
-  const fx = perturbedBlock();
+  const fx = await perturbedBlock();
   const f = fx.model.loopMap(fx.e);
   const jac = jacobianF64((x) => stepF64(TINY_MODEL, fx.params64, x, TINY_B, TINY_T), fx.state64);
   const v = randomUnitVector(fx.state.shape, 3), u = randomUnitVector(fx.state.shape, 4);
@@ -77,7 +77,7 @@ Deno.test("looped block: products against the float64 Jacobian, and <J v, u> = <
 });
 
 Deno.test("jacobianMatrix: the exact Jacobian of the block, row-major, matches float64", async () => {
-  const fx = perturbedBlock(5);
+  const fx = await perturbedBlock(5);
   const got = await jacobianMatrix(fx.model.loopMap(fx.e), fx.state);
   const want = jacobianF64((x) => stepF64(TINY_MODEL, fx.params64, x, TINY_B, TINY_T), fx.state64);
   assertEquals(got.length, fx.state.size);

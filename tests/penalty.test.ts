@@ -163,7 +163,7 @@ Deno.test("Hutchinson: R = mean ||A z||^2 / D for its probes, and its mean is ||
 });
 
 Deno.test("trainer hook: value and logs, state a constant, no leaked tensors", async () => {
-  const fx = perturbedBlock(3);
+  const fx = await perturbedBlock(3);
   const vars = [...fx.model.params.values()];
   for (
     const compute of [
@@ -201,7 +201,7 @@ Deno.test("trainer hook: value and logs, state a constant, no leaked tensors", a
 });
 
 Deno.test("the penalty is seeded: same seed same value, other seed other value", async () => {
-  const fx = perturbedBlock(3);
+  const fx = await perturbedBlock(3);
   const compute = jacobianPenalty({ iters: 1, mode: "jvp" });
   const r = async (seed: number) => await num(compute(fx.model, fx.e, fx.state, seed).value);
   assertEquals(await r(1), await r(1));
@@ -237,7 +237,7 @@ Deno.test("validatePenaltyOptions names the offending key", () => {
 });
 
 Deno.test("penaltyFromOptions selects the kind", async () => {
-  const fx = perturbedBlock(3);
+  const fx = await perturbedBlock(3);
   const spectral = penaltyFromOptions({ ...DEFAULT_PENALTY_OPTIONS, reg_iters: 2 })(
     fx.model,
     fx.e,

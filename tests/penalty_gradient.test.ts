@@ -164,7 +164,7 @@ function richardson(
 for (const backend of ["wasm", "cpu"] as const) {
   Deno.test(`penalty gradients per parameter tensor vs float64, perturbed block, ${backend}`, async () => {
     await useBackend(backend);
-    const fx = perturbedBlock(7);
+    const fx = await perturbedBlock(7);
     sizes = new Map([...fx.params64].map(([k, v]) => [k, v.length]));
     const lines: string[] = [];
     try {
@@ -208,7 +208,7 @@ Deno.test("regression guard: naive double reverse mode through tfjs softmax give
     },
   };
   for (const perturbed of [true, false]) {
-    const fx = perturbedBlock(7, perturbed);
+    const fx = await perturbedBlock(7, perturbed);
     sizes = new Map([...fx.params64].map(([k, v]) => [k, v.length]));
     referenceCache.delete(oneStep.name);
     const want = await referenceGradient(oneStep, fx);

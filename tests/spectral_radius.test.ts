@@ -86,7 +86,7 @@ Deno.test("estimateSpectralRadius: a too-small budget is reported as not converg
 Deno.test("estimateSpectralRadius on the looped block matches the exact Jacobian's eigenvalues", async () => {
   // Seed 7: a real dominant eigenvalue; seed 2: a dominant complex pair.
   for (const [seed, method] of [[7, "power"], [2, "ritz"]] as const) {
-    const fx = perturbedBlock(seed);
+    const fx = await perturbedBlock(seed);
     const f = fx.model.loopMap(fx.e);
     const ev = eigenvalues(await jacobianMatrix(f, fx.state));
     assertEquals(Math.abs(ev[0].im) > 0.1, method === "ritz");

@@ -44,11 +44,11 @@ export interface PerturbedBlock {
  * N(0, 0.3^2) (qkv N(0, 0.5^2)), norm gains 1 + N(0, 0.2^2), biases
  * N(0, 0.1^2). With `perturb` false the model stays at its initialisation.
  */
-export function perturbedBlock(
+export async function perturbedBlock(
   seed = 7,
   perturb = true,
   config: ModelConfig = TINY_MODEL,
-): PerturbedBlock {
+): Promise<PerturbedBlock> {
   const model = new LoopedLM(config, seed);
   const rng = new Rng(seed);
   if (perturb) {
@@ -64,7 +64,7 @@ export function perturbedBlock(
   const d = config.d_model;
   const h = Array.from({ length: TINY_B * TINY_T * d }, () => rng.normal());
   const params64: ParamsF64 = new Map();
-  for (const [name, v] of model.params) params64.set(name, Float64Array.from(v.dataSync()));
+  for (const [name, v] of model.params) params64.set(name, Float64Array.from(await v.data()));
   return {
     model,
     state: tf.tensor3d(h, [TINY_B, TINY_T, d]),
