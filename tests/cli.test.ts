@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-const PAPER_DATA = new URL("../../shared/data/stars_addition_test_4digit.jsonl", import.meta.url);
+const PAPER_DATA = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);
 const TINY = [
   "--digits",
   "2",

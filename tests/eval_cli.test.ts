@@ -3,7 +3,7 @@ import { REPORT_CSV_HEADER } from "../eval/report.ts";
 import { xmlProblem } from "../plots/xml_check.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-const PAPER_DATA = new URL("../../shared/data/stars_addition_test_4digit.jsonl", import.meta.url);
+const PAPER_DATA = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);
 const TINY = ["--digits", "2", "--d_model", "16", "--n_heads", "2", "--d_ff", "32"];
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

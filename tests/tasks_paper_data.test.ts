@@ -7,7 +7,7 @@ import {
 } from "../tasks/mod.ts";
 
 const PAPER_FILE = new URL(
-  "../../shared/data/stars_addition_test_4digit.jsonl",
+  "../data/stars_addition_test_4digit.jsonl",
   import.meta.url,
 );
 
