@@ -91,10 +91,12 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const problems = o.testProblems.slice(0, spec.testLimit);
   const arms: ArmResult[] = [];
   for (const arm of chosen) {
-    const result = await runArm(arm, o, problems);
+    const saved = `${o.outDir}/arms/${arm.id}/result.json`;
+    const result = await reusable(saved, arm, o, problems.length) ??
+      await runArm(arm, o, problems);
     if (!result) break; // interrupted
     arms.push(result);
-    await Deno.writeTextFile(`${o.outDir}/arms/${arm.id}/result.json`, JSON.stringify(result));
+    await Deno.writeTextFile(saved, JSON.stringify(result));
   }
   return {
     profile: o.profile,
@@ -103,6 +105,28 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     arms,
     check: paperCheck(arms),
   };
+}
+
+// An arm measured before, with the same config and test set, is not redone
+// (so a final run that writes the report after arms ran in separate
+// processes only reads their results).
+async function reusable(
+  path: string,
+  arm: Arm,
+  o: ReproOptions,
+  testProblems: number,
+): Promise<ArmResult | null> {
+  let saved: ArmResult & { testProblems?: number };
+  try {
+    saved = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return null;
+  }
+  const config = resolveConfig(armConfig(o.profile, arm));
+  const same = JSON.stringify(saved.config) === JSON.stringify(config) &&
+    saved.sweep?.[0]?.total === testProblems &&
+    saved.sweep.map((p) => p.depth).join() === PROFILE_SPECS[o.profile].grid.join();
+  return same ? saved : null;
 }
 
 async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<ArmResult | null> {

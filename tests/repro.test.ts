@@ -54,6 +54,14 @@ Deno.test("the micro profile runs end to end and writes a well-formed table and 
     assertEquals(xmlProblem(svg), null);
   }
   assertEquals((reproAccuracySvg(result).match(/A: fixed 4 loops/g) ?? []).length > 0, true);
+  // A second run reads each arm's saved result instead of measuring again.
+  const saved = JSON.parse(await Deno.readTextFile(`${dir}/arms/B/result.json`));
+  await Deno.writeTextFile(
+    `${dir}/arms/B/result.json`,
+    JSON.stringify({ ...saved, trainAccuracy: 0.123 }),
+  );
+  const again = await runRepro({ profile: "micro", outDir: dir, testProblems, arms: ["B"] });
+  assertEquals(again.arms[0].trainAccuracy, 0.123);
   await Deno.remove(dir, { recursive: true });
 });
 
