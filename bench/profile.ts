@@ -5,30 +5,17 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../core/backend.ts";
-import { PAPER_MODEL } from "../models/config.ts";
-import { LoopedLM } from "../models/looped.ts";
-import { AdamW } from "../train/adamw.ts";
-import { resolveConfig } from "../train/config.ts";
-import { trainBatch } from "../train/data.ts";
-import { trainStep } from "../train/step.ts";
-import { BENCH_SMALL } from "./step_time.ts";
+import { BENCH_SMALL, benchSetup } from "./step_time.ts";
 
 const backend = await useBackend((Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm");
-const b = BENCH_SMALL;
-const config = resolveConfig({ digits: 4, batch_size: b.batch, dropout: 0 });
-const model = new LoopedLM(
-  { ...PAPER_MODEL, max_seq_len: 16, d_model: b.d, n_heads: b.heads, d_ff: b.ff, dropout: 0 },
-  1,
-);
-const optimizer = new AdamW(model.params);
-const batch = trainBatch(config, 0);
-const draw = { total: b.loops, noGrad: 0, withGrad: b.loops };
-const step = (i: number) =>
-  trainStep(model, optimizer, batch, draw, i, { ...config, lr: 1e-4, grad_clip: 0 });
+const setup = benchSetup(BENCH_SMALL);
+const step = (i: number) => setup.run(i);
 await step(0); // warm-up
 
 const t0 = performance.now();
-const info = await tf.profile(() => step(1));
+const info = await tf.profile(async () => {
+  await step(1);
+});
 const wall = performance.now() - t0;
 const byName = new Map<string, { count: number; ms: number }>();
 for (const k of info.kernels) {
@@ -41,7 +28,7 @@ const kernelMs = [...byName.values()].reduce((s, e) => s + e.ms, 0);
 const rows = [...byName.entries()].sort((x, y) => y[1].ms - x[1].ms);
 console.log(JSON.stringify({
   backend,
-  config: b,
+  config: BENCH_SMALL,
   wall_ms: Math.round(wall),
   kernels: info.kernels.length,
   kernel_ms: Math.round(kernelMs),

@@ -8,7 +8,7 @@ import { PAPER_MODEL } from "../models/config.ts";
 import { AdamW } from "../train/adamw.ts";
 import { resolveConfig } from "../train/config.ts";
 import { trainBatch } from "../train/data.ts";
-import { type Penalty, trainStep } from "../train/step.ts";
+import { type Penalty, type StepResult, trainStep } from "../train/step.ts";
 
 /** A benchmark configuration, named as in `torch_looped_ref.py`. */
 export interface BenchConfig {
@@ -41,11 +41,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Times `steps` training steps (after `warmup`) and returns the median ms. */
-export async function stepTime(
-  b: BenchConfig,
-  options: { steps: number; warmup: number; penalty?: Penalty },
-): Promise<number> {
+/** A model, optimiser and fixed batch for timing training steps of a config. */
+export function benchSetup(b: BenchConfig): {
+  run: (step: number, penalty?: Penalty) => Promise<StepResult>;
+  dispose: () => void;
+} {
   // 4-digit addition gives seq 16, the benchmark's sequence length.
   const config = resolveConfig({ digits: 4, batch_size: b.batch, dropout: 0 });
   const model = new LoopedLM(
@@ -55,18 +55,33 @@ export async function stepTime(
   const optimizer = new AdamW(model.params);
   const batch = trainBatch(config, 0);
   const draw = { total: b.loops, noGrad: 0, withGrad: b.loops };
+  return {
+    run: (step, penalty) =>
+      trainStep(model, optimizer, batch, draw, step, {
+        ...config,
+        lr: 1e-4,
+        grad_clip: 0,
+        penalty,
+      }),
+    dispose: () => {
+      model.dispose();
+      optimizer.dispose();
+    },
+  };
+}
+
+/** Times `steps` training steps (after `warmup`) and returns the median ms. */
+export async function stepTime(
+  b: BenchConfig,
+  options: { steps: number; warmup: number; penalty?: Penalty },
+): Promise<number> {
+  const setup = benchSetup(b);
   const times: number[] = [];
   for (let i = 0; i < options.warmup + options.steps; i++) {
     const t0 = performance.now();
-    await trainStep(model, optimizer, batch, draw, i, {
-      ...config,
-      lr: 1e-4,
-      grad_clip: 0,
-      penalty: options.penalty,
-    });
+    await setup.run(i, options.penalty);
     if (i >= options.warmup) times.push(performance.now() - t0);
   }
-  model.dispose();
-  optimizer.dispose();
+  setup.dispose();
   return median(times);
 }

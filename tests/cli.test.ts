@@ -1,7 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { cli, PAPER_DATA } from "./_cli.ts";
 
-const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-const PAPER_DATA = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);
 const TINY = [
   "--digits",
   "2",
@@ -14,15 +13,6 @@ const TINY = [
   "--batch_size",
   "8",
 ];
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1", STARS_BACKEND: "wasm" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code, stdout: text(stdout), stderr: text(stderr) };
-}
 
 Deno.test("bad input exits 2 with a message naming what is wrong", async (t) => {
   const dir = await Deno.makeTempDir();

@@ -1,19 +1,9 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { cli, PAPER_DATA } from "./_cli.ts";
 import { REPORT_CSV_HEADER } from "../eval/report.ts";
 import { xmlProblem } from "../plots/xml_check.ts";
 
-const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-const PAPER_DATA = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);
 const TINY = ["--digits", "2", "--d_model", "16", "--n_heads", "2", "--d_ff", "32"];
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1", STARS_BACKEND: "wasm" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code, stdout: text(stdout), stderr: text(stderr) };
-}
 
 async function tinyCheckpoint(dir: string, loops: number): Promise<void> {
   const tr = await cli(

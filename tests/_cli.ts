@@ -1,0 +1,18 @@
+/** Test helper: runs the CLI as a user would, capturing its exit code and output. */
+
+const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
+
+/** The paper's test split, as committed in data/. */
+export const PAPER_DATA: URL = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);
+
+/** Runs `deno run -A cli/main.ts ...args` on wasm without colour. */
+export async function cli(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1", STARS_BACKEND: "wasm" },
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code, stdout: text(stdout), stderr: text(stderr) };
+}
