@@ -6,11 +6,11 @@
  * `h -> f(h)` is available on its own for the Jacobian regulariser.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed, Rng } from "../core/rng.ts";
+import { mixSeed } from "../core/rng.ts";
 import type { ModelConfig } from "./config.ts";
 import { type KVEntry, type LayerContext, normParams, param, transformerLayer } from "./layer.ts";
 import { norm } from "./norm.ts";
-import { dense, dropout, matmul, transposeLast } from "./ops.ts";
+import { dense, dropout, matmul, seededTruncatedNormal, transposeLast } from "./ops.ts";
 import { initParams, type Params } from "./params.ts";
 
 /** Options of a forward pass. */
@@ -124,8 +124,7 @@ export class LoopedLM {
       case "random": {
         // Huginn: h_0 ~ TruncNormal(0, 2 / (5 d)) (variance), per call.
         const std = Math.sqrt(2 / (5 * this.config.d_model));
-        const seed = new Rng(mixSeed(opts.seed ?? 0, 2)).int(0, 2 ** 31);
-        return tf.truncatedNormal(e.shape, 0, std, "float32", seed) as tf.Tensor3D;
+        return seededTruncatedNormal(e.shape, std, mixSeed(opts.seed ?? 0, 2)) as tf.Tensor3D;
       }
     }
   }

@@ -3,6 +3,7 @@
  * sound gradients on every backend (DESIGN.md section 2).
  */
 import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../core/rng.ts";
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
 export function transposeLast(x: tf.Tensor): tf.Tensor {
@@ -51,9 +52,31 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
-/** Inverted dropout with an explicit seed, so runs replay exactly. */
+/**
+ * Inverted dropout with an explicit seed, so runs replay exactly. The mask
+ * is drawn by the toolkit's own generator, not by tfjs: seeded `tf.random*`
+ * ops are not reproducible on the WebGPU backend.
+ */
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (rate <= 0) return x;
-  const keep = tf.less(tf.randomUniform(x.shape, 0, 1, "float32", seed), 1 - rate);
-  return tf.mul(x, tf.div(tf.cast(keep, "float32"), 1 - rate));
+  const rng = new Rng(seed);
+  const scale = 1 / (1 - rate);
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < rate ? 0 : scale;
+  return tf.mul(x, tf.tensor(mask, x.shape));
+}
+
+/**
+ * Normal samples truncated to two standard deviations, from a seed, drawn
+ * by the toolkit's own generator (reproducible on every backend).
+ */
+export function seededTruncatedNormal(shape: number[], std: number, seed: number): tf.Tensor {
+  const rng = new Rng(seed);
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) {
+    let z = rng.normal();
+    while (Math.abs(z) > 2) z = rng.normal();
+    values[i] = z * std;
+  }
+  return tf.tensor(values, shape);
 }

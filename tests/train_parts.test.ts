@@ -37,6 +37,16 @@ Deno.test("global-norm clipping rescales to the limit and reports the norm", asy
   assertAlmostEquals((await values(same.b))[1], 4, 1e-5);
 });
 
+Deno.test("global-norm clipping sums many tensors (WebGPU's addN fails past 8 inputs)", async () => {
+  const grads: Record<string, tf.Tensor> = {};
+  for (let i = 1; i <= 20; i++) grads[`g${i}`] = tf.fill([3], i);
+  const { norm } = clipByGlobalNorm(grads, 0);
+  const expected = Math.sqrt(
+    Array.from({ length: 20 }, (_, i) => 3 * (i + 1) ** 2).reduce((a, b) => a + b),
+  );
+  assertAlmostEquals((await values(norm))[0], expected, 1e-3);
+});
+
 Deno.test("learning rate warms up linearly, then follows a cosine to the floor", () => {
   const c = { lr: 1, warmup_steps: 10, steps: 110, min_lr_ratio: 0.1 };
   assertAlmostEquals(learningRate(0, c), 0.1, 1e-12);

@@ -4,6 +4,10 @@ import { gpuAdapter, useBackend } from "../core/backend.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { maskedCrossEntropy } from "../train/loss.ts";
+import { AdamW } from "../train/adamw.ts";
+import { resolveConfig } from "../train/config.ts";
+import { modelConfigOf, trainBatch } from "../train/data.ts";
+import { trainStep } from "../train/step.ts";
 import { BACKEND } from "./_backend.ts";
 
 const adapter = await gpuAdapter();
@@ -53,6 +57,55 @@ Deno.test({
         }
         assertLess(diff / scale, 1e-3, `tensor ${i}: max diff ${diff} at scale ${scale}`);
       });
+    } finally {
+      await useBackend(BACKEND as "wasm");
+    }
+  },
+});
+
+async function trainingSteps(backend: "wasm" | "webgpu"): Promise<number[]> {
+  await useBackend(backend);
+  const config = resolveConfig({
+    digits: 2,
+    d_model: 16,
+    n_heads: 2,
+    d_ff: 32,
+    batch_size: 16,
+    dropout: 0.1,
+  });
+  const model = new LoopedLM(modelConfigOf(config), 1);
+  const optimizer = new AdamW(model.params);
+  const numbers: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await trainStep(
+      model,
+      optimizer,
+      trainBatch(config, i),
+      { total: 2, noGrad: 0, withGrad: 2 },
+      i,
+      {
+        ...config,
+        lr: 1e-3,
+      },
+    );
+    numbers.push(r.loss, r.grad_norm);
+  }
+  for (const p of model.params.values()) numbers.push(...await p.data());
+  model.dispose();
+  optimizer.dispose();
+  return numbers;
+}
+
+Deno.test({
+  name: "webgpu training steps (dropout, clipping, AdamW) match wasm",
+  ignore: !adapter,
+  fn: async () => {
+    try {
+      const wasm = await trainingSteps("wasm");
+      const gpu = await trainingSteps("webgpu");
+      let diff = 0;
+      wasm.forEach((a, i) => diff = Math.max(diff, Math.abs(a - gpu[i])));
+      assertLess(diff, 1e-4, `max diff ${diff}`);
     } finally {
       await useBackend(BACKEND as "wasm");
     }

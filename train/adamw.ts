@@ -78,7 +78,10 @@ export function clipByGlobalNorm(
   grads: Record<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
-  const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+  // Stack the squared norms and sum once: tf.addN silently returns 0 for
+  // more than 8 inputs on WebGPU (its storage-buffer limit per shader).
+  const squares = tf.stack(Object.values(grads).map((g) => tf.sum(tf.square(g))));
+  const norm = tf.sqrt(tf.sum(squares)) as tf.Scalar;
   if (maxNorm <= 0) return { grads, norm };
   const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
   const clipped: Record<string, tf.Tensor> = {};

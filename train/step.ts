@@ -118,16 +118,28 @@ export async function trainStep(
     // loops are taped) has no gradient and is left untouched.
     for (const [name, v] of model.params) if (grads[v.name]) byName[name] = grads[v.name];
     const clipped = clipByGlobalNorm(byName, o.grad_clip);
-    return { loss: value as tf.Scalar, grad_norm: clipped.norm, grads: clipped.grads, ...logs };
+    const named: Record<string, tf.Scalar> = {
+      loss: value as tf.Scalar,
+      grad_norm: clipped.norm,
+      ...logs,
+    };
+    // One read-back for all the step's numbers.
+    return {
+      grads: clipped.grads,
+      names: Object.keys(named),
+      packed: tf.stack(Object.values(named)),
+    };
   });
-  const { grads, ...named } = scalars;
+  const { grads, names, packed } = scalars;
+  const numbers = await packed.data();
+  packed.dispose();
   const values: Record<string, number> = {};
-  for (const [k, t] of Object.entries(named)) values[k] = (await (t as tf.Tensor).data())[0];
+  names.forEach((k, i) => values[k] = numbers[i]);
   if (!Object.values(values).every(Number.isFinite)) {
-    tf.dispose([grads, named]);
+    tf.dispose(grads);
     throw new NonFiniteLossError(step, values);
   }
   optimizer.apply(model.params, grads, o);
-  tf.dispose([grads, named]);
+  tf.dispose(grads);
   return values as StepResult;
 }
