@@ -25,6 +25,8 @@ export interface Arm {
   id: string;
   /** What the arm is. */
   label: string;
+  /** A legend-sized name. */
+  short: string;
   /** The keys in which this arm differs from the base config. */
   overrides: Partial<TrainConfig>;
 }
@@ -34,21 +36,25 @@ export const ARMS: readonly Arm[] = [
   {
     id: "A",
     label: "fixed 4 loops, pre_norm",
+    short: "fixed 4, pre_norm",
     overrides: { loop_sampler: "fixed", loops: 4, norm_placement: "pre_norm", reg_weight: 0 },
   },
   {
     id: "B",
     label: "fixed 4 loops, sandwich_dual",
+    short: "fixed 4, sandwich_dual",
     overrides: { loop_sampler: "fixed", loops: 4, norm_placement: "sandwich_dual", reg_weight: 0 },
   },
   {
     id: "C",
     label: "log-normal loops, sandwich_dual",
+    short: "log-normal, sandwich_dual",
     overrides: { loop_sampler: "lognormal", norm_placement: "sandwich_dual", reg_weight: 0 },
   },
   {
     id: "D",
     label: "STARS: log-normal loops, sandwich_dual, Jacobian penalty",
+    short: "STARS (C + penalty)",
     overrides: {
       loop_sampler: "lognormal",
       norm_placement: "sandwich_dual",

@@ -7,6 +7,7 @@
 import { accuracyChart } from "../plots/accuracy.ts";
 import { chartGrid, lineChart } from "../plots/svg.ts";
 import type { ReproResult } from "./run.ts";
+import { ARMS } from "./arms.ts";
 
 const pct = (x: number) => (100 * x).toFixed(1);
 const num = (x: number | null) => x === null ? "–" : x < 0.01 ? x.toExponential(1) : x.toFixed(3);
@@ -72,7 +73,11 @@ export function reproMarkdown(r: ReproResult, command: string): string {
 /** Accuracy against loop depth for every arm (log depth axis, Wilson bands). */
 export function reproAccuracySvg(r: ReproResult): string {
   return accuracyChart(
-    r.arms.map((a) => ({ name: `${a.id}: ${a.label}`, trainLoops: a.trainLoops, points: a.sweep })),
+    r.arms.map((a) => ({
+      name: `${a.id}: ${ARMS.find((x) => x.id === a.id)?.short ?? a.label}`,
+      trainLoops: a.trainLoops,
+      points: a.sweep,
+    })),
     `Exact match against loop depth (${r.testProblems} test problems)`,
   );
 }
