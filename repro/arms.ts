@@ -143,8 +143,9 @@ export const PROFILE_SPECS: Record<Profile, ProfileSpec> = {
       "4 000 steps (10 000) with 200 warm-up (2 000), lr 3e-3 (1e-4), init std 0.08 (0.02); " +
       "the sampler (mu 2, sigma 0.7, clip [1, 100]), the penalty (lambda 0.1, K 1) and the " +
       "test split (all 5 076 problems) are the paper's. Scaled so that the four arms train " +
-      "in about an hour on a 2-core CPU; the larger init and lr are what a 32-wide model " +
-      "needs to leave its loss plateau in that budget (same for every arm).",
+      "in about an hour on a 2-core CPU; the larger init and lr come from the default " +
+      "run's calibration, where a 32-wide fixed-depth model leaves its loss plateau near " +
+      "step 1 100 (the same for every arm).",
   },
 };
 
