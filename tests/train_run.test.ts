@@ -6,6 +6,7 @@ import { resolveConfig, type TrainConfig } from "../train/config.ts";
 import { loopSpecOf, trainBatch } from "../train/data.ts";
 import { AdamW } from "../train/adamw.ts";
 import { NonFiniteLossError, trainStep } from "../train/step.ts";
+import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { train } from "../train/trainer.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { modelConfigOf } from "../train/data.ts";
@@ -53,18 +54,20 @@ Deno.test("a short run learns 2-digit addition: loss falls, accuracy rises", asy
   result.model.dispose();
 });
 
-Deno.test("training steps leak no tensors", async () => {
+Deno.test("training steps leak no tensors (with truncated backprop and the penalty)", async () => {
   const config = resolveConfig({ ...TINY, dropout: 0.1 });
   const model = new LoopedLM(modelConfigOf(config), 1);
   const opt = new AdamW(model.params);
+  const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 2, mode: "jvp" }) };
   const step = (i: number) =>
     trainStep(model, opt, trainBatch(config, i), { total: 2, noGrad: 1, withGrad: 1 }, i, {
       ...config,
       lr: 1e-3,
+      penalty: i % 2 ? penalty : undefined,
     });
   await step(0);
   const before = tf.memory().numTensors;
-  for (let i = 1; i < 4; i++) await step(i);
+  for (let i = 1; i < 5; i++) await step(i);
   assertEquals(tf.memory().numTensors, before);
   model.dispose();
   opt.dispose();

@@ -123,11 +123,13 @@ export async function trainStep(
       grad_norm: clipped.norm,
       ...logs,
     };
-    // One read-back for all the step's numbers.
+    // One read-back for all the step's numbers; the kept logs are copied, so free them.
+    const packed = tf.stack(Object.values(named));
+    tf.dispose(Object.values(logs));
     return {
       grads: clipped.grads,
       names: Object.keys(named),
-      packed: tf.stack(Object.values(named)),
+      packed,
     };
   });
   const { grads, names, packed } = scalars;
