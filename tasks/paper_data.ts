@@ -8,6 +8,7 @@
  * @module
  */
 
+import { parseJsonObjectLine } from "./jsonl.ts";
 import { type FormatOptions, makeProblem, type Problem } from "./arithmetic.ts";
 
 function fail(fileName: string, line: number, what: string): never {
@@ -44,16 +45,7 @@ export function parseArithmeticJsonl(
   lines.forEach((raw, i) => {
     if (raw.trim() === "") return;
     const at = (what: string): never => fail(fileName, i + 1, what);
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      at(`bad JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-      at("line is not a JSON object");
-    }
-    const rec = obj as Record<string, unknown>;
+    const rec = parseJsonObjectLine(raw, at);
     const num1 = intField(rec, "num1", at);
     const num2 = intField(rec, "num2", at);
     const sum = intField(rec, "sum", at);

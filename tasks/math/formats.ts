@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseJsonObjectLine } from "../jsonl.ts";
 import { extractBoxed, extractHashAnswer } from "./answer.ts";
 
 /** The file formats understood by the loaders. */
@@ -67,16 +68,7 @@ export function parseMathLine(
   const at = (why: string): never => {
     throw new MathFormatError(file, line, why);
   };
-  let obj: unknown;
-  try {
-    obj = JSON.parse(raw);
-  } catch (e) {
-    at(`bad JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-    at("line is not a JSON object");
-  }
-  const rec = obj as Record<string, unknown>;
+  const rec = parseJsonObjectLine(raw, at);
   const fmt = format === "auto" ? detectFormat(rec) : format;
   if (fmt === undefined) {
     at(
