@@ -13,7 +13,7 @@ import {
 import { train, type TrainEvent } from "../train/trainer.ts";
 import { configHelp, parseFlags, UsageError } from "./usage.ts";
 
-const HELP = `Train a looped language model on arithmetic.
+const HELP = `Train a looped language model on arithmetic or math word problems.
 
 Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
 
