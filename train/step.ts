@@ -74,7 +74,7 @@ export async function trainStep(
 ): Promise<StepResult> {
   const fwd = { training: true, seed: mixSeed(o.seed, step, 21) };
   const shape: [number, number] = [batch.batch, batch.seqLen];
-  const scalars = tf.tidy(() => {
+  const computed = tf.tidy(() => {
     const ids = tf.tensor2d(batch.inputs, shape, "int32");
     const targets = tf.tensor2d(batch.targets, shape, "int32");
     const mask = tf.tensor2d(batch.mask, shape, "float32");
@@ -132,7 +132,7 @@ export async function trainStep(
       packed,
     };
   });
-  const { grads, names, packed } = scalars;
+  const { grads, names, packed } = computed;
   const numbers = await packed.data();
   packed.dispose();
   const values: Record<string, number> = {};
