@@ -25,6 +25,7 @@ Deno.test("bad input exits 2 with a message naming what is wrong", async (t) => 
     [["train", "--norm_placement", "middle"], "pre_norm"],
     [["train", "--config", badConfig], '"d_modle"'],
     [["train", "--config", `${dir}/missing.json`], "cannot read"],
+    [["train", "--digits", "1", "--out", `${dir}/d1`], '"eval_size"'],
     [["frobnicate"], "unknown command"],
     [["eval"], "--checkpoint"],
     [["eval", "--checkpoint", `${dir}/nothing`], "no checkpoint"],

@@ -94,6 +94,7 @@ export async function train(
 ): Promise<TrainResult> {
   const config = resolveConfig(partial as Record<string, unknown>);
   const task = taskOf(config);
+  const heldOut = heldOutSet(config, task);
   const spec = loopSpecOf(config);
   validateLoopSpec(spec);
   const emit = options.onEvent ?? (() => {});
@@ -123,7 +124,6 @@ export async function train(
     await saveCheckpoint(dir, model, optimizer, at, config as unknown as Record<string, unknown>);
     emit({ kind: "checkpoint", step: at, dir });
   };
-  const heldOut = heldOutProblems(config, task);
   const evaluate = async (at: number) => {
     const r = await exactMatch(model, task, heldOut, config.loops);
     emit({ kind: "eval", step: at, loops: config.loops, ...r });
@@ -165,6 +165,19 @@ export async function train(
   const accuracy = await evaluate(step);
   await save(step);
   return { model, config, step, status: "done", accuracy, last };
+}
+
+// Drawn before any work, so an eval_size the test split cannot fill is a
+// config error, not a crash after the run has started.
+function heldOutSet(config: TrainConfig, task: ReturnType<typeof taskOf>) {
+  try {
+    return heldOutProblems(config, task);
+  } catch (e) {
+    throw new ConfigError(
+      `config key "eval_size" (${config.eval_size}) asks for more held-out problems than ` +
+        `the ${task.name} test split provides (${(e as Error).message})`,
+    );
+  }
 }
 
 /** The penalty the `reg_*` keys describe, if `reg_weight` > 0. */
