@@ -99,6 +99,7 @@ export async function trainCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
     strings: ["config", "out", ...keys],
     booleans: ["help", "resume"],
+    negatable: ["resume"],
   });
   if (flags.help) {
     console.log(HELP);

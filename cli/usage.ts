@@ -26,6 +26,8 @@ export interface FlagSet {
   strings: string[];
   /** Switches. */
   booleans: string[];
+  /** Switches that are on unless `--no-NAME` turns them off. */
+  negatable?: string[];
 }
 
 // `--d-model=8` -> `--d_model=8`; `--no-resume` keeps its negation prefix.
@@ -58,11 +60,17 @@ export function parseFlags(args: string[], flags: FlagSet): Record<string, unkno
   const parsed = parseArgs(joinNegativeValues(args.map(normaliseFlag), flags.strings), {
     string: flags.strings,
     boolean: flags.booleans,
+    negatable: flags.negatable,
+    default: Object.fromEntries((flags.negatable ?? []).map((f) => [f, true])),
     unknown: (arg: string) => {
       if (!arg.startsWith("-")) return true;
       throw new UsageError(
         `unknown flag "${arg}"; allowed: ${
-          [...flags.booleans, ...flags.strings].map((f) => "--" + f).join(", ")
+          [
+            ...flags.booleans,
+            ...(flags.negatable ?? []).map((f) => "no-" + f),
+            ...flags.strings,
+          ].map((f) => "--" + f).join(", ")
         }`,
       );
     },

@@ -71,6 +71,16 @@ Deno.test("train then eval from the command line, on generated and file data", a
   const badFile = await cli("eval", "--checkpoint", dir, "--data", badData);
   assertEquals(badFile.code, 2);
   assertStringIncludes(badFile.stderr, "bad.jsonl:2");
+  // A second run in the same folder resumes, unless told --no-resume.
+  const again = await cli("train", ...TINY, "--steps", "4", "--eval_size", "10", "--out", dir);
+  assertStringIncludes(again.stdout, "resuming at step 3");
+  const fresh = await cli(
+    "train",
+    ...TINY,
+    ...["--steps", "4", "--eval_size", "10", "--out", dir, "--no-resume"],
+  );
+  assertEquals(fresh.code, 0, fresh.stderr);
+  assert(!fresh.stdout.includes("resuming"), fresh.stdout);
   await Deno.remove(dir, { recursive: true });
 });
 
