@@ -145,6 +145,12 @@ export {
 } from "./train/config.ts";
 export { AdamW, type AdamWOptions, clipByGlobalNorm } from "./train/adamw.ts";
 export { learningRate } from "./train/schedule.ts";
+export {
+  lossCurve,
+  readStepRecords,
+  type StepRecord,
+  trainingSeconds,
+} from "./train/metrics_log.ts";
 export { maskedCrossEntropy, teacherForcedExactMatch } from "./train/loss.ts";
 export {
   type CheckpointManifest,
@@ -256,4 +262,4 @@ export {
   type ReproResult,
   runRepro,
 } from "./repro/run.ts";
-export { reproAccuracySvg, reproDynamicsSvg, reproMarkdown } from "./repro/report.ts";
+export { reproAccuracySvg, reproDynamicsSvg, reproLossSvg, reproMarkdown } from "./repro/report.ts";

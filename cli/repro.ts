@@ -5,7 +5,12 @@
  */
 import { parseBackend, useBackend } from "../core/backend.ts";
 import { ARMS, type Profile, PROFILES } from "../repro/arms.ts";
-import { reproAccuracySvg, reproDynamicsSvg, reproMarkdown } from "../repro/report.ts";
+import {
+  reproAccuracySvg,
+  reproDynamicsSvg,
+  reproLossSvg,
+  reproMarkdown,
+} from "../repro/report.ts";
 import { runRepro } from "../repro/run.ts";
 import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
 import { parseFlags, UsageError } from "./usage.ts";
@@ -105,6 +110,7 @@ export async function reproCommand(args: string[]): Promise<number> {
     await Deno.writeTextFile(`${outDir}/results.md`, markdown);
     await Deno.writeTextFile(`${outDir}/accuracy.svg`, reproAccuracySvg(result));
     await Deno.writeTextFile(`${outDir}/dynamics.svg`, reproDynamicsSvg(result));
+    await Deno.writeTextFile(`${outDir}/loss.svg`, reproLossSvg(result));
     console.log(markdown);
     return 0;
   } finally {

@@ -10,6 +10,7 @@ import type { ReproResult } from "./run.ts";
 import { ARMS } from "./arms.ts";
 
 const pct = (x: number) => (100 * x).toFixed(1);
+const minutes = (seconds: number | undefined) => ((seconds ?? 0) / 60).toFixed(1);
 const num = (x: number | null) => x === null ? "–" : x < 0.01 ? x.toExponential(1) : x.toFixed(3);
 
 /** The results as Markdown: accuracy, dynamics and the paper's check. */
@@ -50,7 +51,8 @@ export function reproMarkdown(r: ReproResult, command: string): string {
       `- **${a.id}**: ${a.label}; held-out exact match at the end of training ${
         pct(a.trainAccuracy)
       }%, ` +
-      `peak on the test split ${pct(a.peak.accuracy)}% at ${a.peak.depth} loops.`
+      `peak on the test split ${pct(a.peak.accuracy)}% at ${a.peak.depth} loops; ` +
+      `trained in ${minutes(a.trainSeconds)} min, swept in ${minutes(a.sweepSeconds)} min.`
     ),
     "",
     `## Exact match (%) and 95% Wilson interval, ${r.testProblems} test problems`,
@@ -80,6 +82,22 @@ export function reproAccuracySvg(r: ReproResult): string {
     })),
     `Exact match against loop depth (${r.testProblems} test problems)`,
   );
+}
+
+/** The training cross-entropy of every arm against the step (log loss axis). */
+export function reproLossSvg(r: ReproResult): string {
+  return lineChart({
+    title: "Training cross-entropy",
+    width: 720,
+    height: 400,
+    x: { label: "step" },
+    y: { label: "cross-entropy", log: true },
+    series: r.arms.map((a) => ({
+      name: a.id,
+      points: (a.lossCurve ?? []).filter(([, ce]) => ce > 0),
+    })),
+    legend: "bottom",
+  });
 }
 
 /** rho(J) and the relative latent step against loop depth for every arm. */

@@ -12,6 +12,7 @@ import type { Problem } from "../tasks/arithmetic.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
 import { taskOf } from "../train/data.ts";
 import { train, type TrainEvent } from "../train/trainer.ts";
+import { lossCurve, readStepRecords, trainingSeconds } from "../train/metrics_log.ts";
 import { type Arm, armConfig, ARMS, type Profile, PROFILE_SPECS } from "./arms.ts";
 
 /** Dynamics at the final state after `depth` loops. */
@@ -42,6 +43,12 @@ export interface ArmResult {
   dynamics: DepthDynamics[];
   /** The best depth and its accuracy. */
   peak: { depth: number; accuracy: number };
+  /** Training wall time summed over the logged steps (across resumes), in seconds. */
+  trainSeconds: number;
+  /** Wall time of the depth sweep and the dynamics, in seconds. */
+  sweepSeconds: number;
+  /** Training cross-entropy, averaged over windows of steps: `[step, ce]`. */
+  lossCurve: [number, number][];
 }
 
 /** Whether the paper's claim held here. */
@@ -132,8 +139,9 @@ async function reusable(
 async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<ArmResult | null> {
   const spec = PROFILE_SPECS[o.profile];
   const config = resolveConfig(armConfig(o.profile, arm));
+  const dir = `${o.outDir}/arms/${arm.id}`;
   const trained = await train(config, {
-    outDir: `${o.outDir}/arms/${arm.id}`,
+    outDir: dir,
     signal: o.signal,
     onEvent: (e) => o.onEvent?.(arm.id, e),
   });
@@ -141,6 +149,7 @@ async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<A
   try {
     if (trained.status !== "done") return null;
     const task = taskOf(config);
+    const t0 = performance.now();
     const sweep = await depthSweep(model, task, problems, spec.grid, {
       onDepth: (point) => o.onEvent?.(arm.id, { kind: "sweep", point }),
     });
@@ -153,7 +162,9 @@ async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<A
       rho: dyn.points[depth].rho,
       relStep: dyn.points[depth].relStep,
     }));
+    const sweepSeconds = (performance.now() - t0) / 1000;
     const peak = sweep.reduce((best, p) => p.accuracy > best.accuracy ? p : best, sweep[0]);
+    const steps = await readStepRecords(dir);
     return {
       id: arm.id,
       label: arm.label,
@@ -163,6 +174,9 @@ async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<A
       sweep,
       dynamics,
       peak: { depth: peak.depth, accuracy: peak.accuracy },
+      trainSeconds: trainingSeconds(steps),
+      sweepSeconds,
+      lossCurve: lossCurve(steps, Math.max(1, Math.round(config.steps / 200))),
     };
   } finally {
     model.dispose();

@@ -1,7 +1,12 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { armConfig, ARMS, PROFILES } from "../repro/arms.ts";
 import { paperCheck, runRepro } from "../repro/run.ts";
-import { reproAccuracySvg, reproDynamicsSvg, reproMarkdown } from "../repro/report.ts";
+import {
+  reproAccuracySvg,
+  reproDynamicsSvg,
+  reproLossSvg,
+  reproMarkdown,
+} from "../repro/report.ts";
 import { resolveConfig } from "../train/config.ts";
 import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
 import { xmlProblem } from "../plots/xml_check.ts";
@@ -26,6 +31,8 @@ Deno.test("the arms' configs differ only in the keys that define each arm", () =
       1,
       "jvp",
     ]);
+    // The penalty starts when the warm-up ends, as in the paper.
+    assertEquals(configs[3].reg_warmup, configs[3].warmup_steps);
     // Everything else (model, data, budget, seed) is shared.
     for (const k of ["d_model", "steps", "batch_size", "lr", "seed", "digits"] as const) {
       assert(configs.every((c) => c[k] === configs[0][k]), `${profile}: ${k}`);
@@ -44,13 +51,17 @@ Deno.test("the micro profile runs end to end and writes a well-formed table and 
     assertEquals(arm.dynamics.map((d) => d.depth), [1, 2, 4, 8]);
     assert(arm.sweep.every((p) => p.total === 16 && p.low <= p.accuracy && p.accuracy <= p.high));
     assert(arm.dynamics.every((d) => d.rho !== null && d.rho > 0 && d.relStep !== null));
+    // Its loss curve covers the 3 steps; times are measured.
+    assertEquals(arm.lossCurve.map(([step]) => step), [1, 2, 3]);
+    assert(arm.lossCurve.every(([, ce]) => ce > 0 && ce < 10));
+    assert(arm.trainSeconds > 0 && arm.sweepSeconds > 0);
     // Each arm resumed from / saved its own checkpoint.
     assert((await Deno.stat(`${dir}/arms/${arm.id}/checkpoint.json`)).isFile);
   }
   const md = reproMarkdown(result, "deno task repro --profile micro");
   assertEquals(md.split("\n").filter((l) => /^\| \d+ \|/.test(l)).length, 8); // 4 depths x 2 tables
   assertStringIncludes(md, "| loops | A | B | C | D |");
-  for (const svg of [reproAccuracySvg(result), reproDynamicsSvg(result)]) {
+  for (const svg of [reproAccuracySvg(result), reproDynamicsSvg(result), reproLossSvg(result)]) {
     assertEquals(xmlProblem(svg), null);
   }
   assertEquals((reproAccuracySvg(result).match(/A: fixed 4, pre_norm/g) ?? []).length > 0, true);
