@@ -36,6 +36,12 @@ export {
   parseBackend,
   useBackend,
 } from "./core/backend.ts";
+export {
+  MAX_WASM_THREADS,
+  useWasmThreads,
+  WASM_THREADS_ENV,
+  wasmThreadsFromEnv,
+} from "./core/wasm_threads.ts";
 export { mixSeed, Rng } from "./core/rng.ts";
 
 export {

@@ -7,6 +7,7 @@ import { useBackend } from "../core/backend.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { BENCH_SMALL, stepTime } from "./step_time.ts";
 import { sweepCacheBench } from "./sweep.ts";
+import { threadedStepTime } from "./threaded_step.ts";
 import { torchStepTime } from "./torch_ref.ts";
 
 const backend = await useBackend(
@@ -31,6 +32,22 @@ report({
     }
     : { torch: torchPlain.unavailable }),
 });
+
+// 1b. The same step on the threaded wasm build (STARS_WASM_THREADS), in a
+//     child process, against this process's single-threaded figure.
+if (backend === "wasm") {
+  const threads = Math.min(8, Math.max(2, navigator.hardwareConcurrency));
+  const threaded = await threadedStepTime(threads);
+  report({
+    bench: "train_step_threads",
+    config: BENCH_SMALL,
+    backend,
+    threads,
+    ms_per_step: round(threaded, 1),
+    ms_per_step_one_thread: round(plain, 1),
+    speedup: round(plain / threaded),
+  });
+}
 
 // 2. The STARS penalty's overhead (K = 1), as a ratio within each framework.
 const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };

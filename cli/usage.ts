@@ -17,7 +17,7 @@ export class UsageError extends Error {
 /** Whether an error is the user's input (exit 2) rather than a failure. */
 export function isInputError(e: unknown): e is Error {
   return e instanceof UsageError || e instanceof ConfigError ||
-    (e instanceof RangeError && /^(loops|backend|config)/.test(e.message));
+    (e instanceof RangeError && /^(loops|backend|config|wasm_threads)/.test(e.message));
 }
 
 /** The flags of a subcommand: value flags and boolean switches. */

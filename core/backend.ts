@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { useWasmThreads, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
 /** The backends the toolkit can run on. */
 export const BACKENDS = ["auto", "wasm", "webgpu", "cpu"] as const;
@@ -93,7 +94,12 @@ export function parseBackend(name: string): BackendName {
 export async function useBackend(requested: BackendName = "auto"): Promise<string> {
   let name: string = requested;
   if (requested === "auto") name = (await hasRealGpu()) ? "webgpu" : "wasm";
-  if (name === "wasm") setWasmPaths(wasmFolder());
+  if (name === "wasm") {
+    setWasmPaths(wasmFolder());
+    // Opt-in (STARS_WASM_THREADS=N): the threaded build must start first.
+    const threads = wasmThreadsFromEnv();
+    if (threads > 1 && !("wasm" in tf.engine().registry)) await useWasmThreads(threads);
+  }
   if (name === "webgpu") await registerWebgpu();
   if (tf.getBackend() !== name) {
     const ok = await tf.setBackend(name);

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { cli, PAPER_DATA } from "./_cli.ts";
+import { cli, cliWithEnv, PAPER_DATA } from "./_cli.ts";
 
 const TINY = [
   "--digits",
@@ -37,6 +37,11 @@ Deno.test("bad input exits 2 with a message naming what is wrong", async (t) => 
       assertStringIncludes(r.stderr, expected);
     });
   }
+  await t.step("STARS_WASM_THREADS=lots", async () => {
+    const r = await cliWithEnv({ STARS_WASM_THREADS: "lots" }, "train", "--steps", "1");
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(r.stderr, "STARS_WASM_THREADS must be an integer from 1 to 8");
+  });
   await Deno.remove(dir, { recursive: true });
 });
 
