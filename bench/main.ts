@@ -1,11 +1,16 @@
 /**
  * `deno task bench`: step times as JSON lines, each next to PyTorch's on the
- * same machine (when Debian's python3-torch is installed) with the ratio.
- * Compare ratios within one run: the machines are shared and noisy.
+ * same machine (when Debian's python3-torch is installed, or PyTorch for CUDA
+ * on a GPU runner) with the ratio. Compare ratios within one run: the
+ * machines are shared and noisy.
+ *
+ * On a real GPU (`STARS_BACKEND=webgpu`) PyTorch runs on CUDA and the paper's
+ * configuration is timed too; on the CPU that one takes minutes a step, so it
+ * runs only with `STARS_BENCH_PAPER=1`.
  */
-import { useBackend } from "../core/backend.ts";
+import { hasRealGpu, useBackend } from "../core/backend.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
-import { BENCH_SMALL, stepTime } from "./step_time.ts";
+import { BENCH_SMALL, type BenchConfig, PAPER_BENCH, stepTime } from "./step_time.ts";
 import { sweepCacheBench } from "./sweep.ts";
 import { threadedStepTime } from "./threaded_step.ts";
 import { torchStepTime } from "./torch_ref.ts";
@@ -13,25 +18,45 @@ import { torchStepTime } from "./torch_ref.ts";
 const backend = await useBackend(
   (Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm",
 );
+const gpu = backend === "webgpu" && await hasRealGpu();
+const device = gpu ? "cuda" : "cpu";
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const report = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
 
+/** One config's step time here and in PyTorch, reported as a record and returned. */
+async function sideBySide(bench: string, config: BenchConfig) {
+  const ms = await stepTime(config, { steps: 10, warmup: 3 });
+  const torch = await torchStepTime(config, [], device);
+  report({
+    bench,
+    config,
+    backend,
+    ms_per_step: round(ms, 1),
+    ...("ms" in torch
+      ? {
+        torch_device: device,
+        torch_ms_per_step: torch.ms,
+        torch_threads: torch.threads,
+        ratio_vs_torch: round(ms / torch.ms),
+      }
+      : { torch: torch.unavailable }),
+  });
+  return { ms, torch };
+}
+
 // 1. The training step on bench-small, against PyTorch.
-const plain = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2 });
-const torchPlain = await torchStepTime(BENCH_SMALL);
-report({
-  bench: "train_step",
-  config: BENCH_SMALL,
-  backend,
-  ms_per_step: round(plain, 1),
-  ...("ms" in torchPlain
-    ? {
-      torch_ms_per_step: torchPlain.ms,
-      torch_threads: torchPlain.threads,
-      ratio_vs_torch: round(plain / torchPlain.ms),
-    }
-    : { torch: torchPlain.unavailable }),
-});
+const { ms: plain, torch: torchPlain } = await sideBySide("train_step", BENCH_SMALL);
+
+// 1a. The paper's configuration: a GPU job.
+if (gpu || Deno.env.get("STARS_BENCH_PAPER") === "1") {
+  await sideBySide("paper_config", PAPER_BENCH);
+} else {
+  report({
+    bench: "paper_config",
+    config: PAPER_BENCH,
+    skipped: "no GPU (about 20 s a step in PyTorch on 2 CPU cores); STARS_BENCH_PAPER=1 runs it",
+  });
+}
 
 // 1b. The same step on the threaded wasm build (STARS_WASM_THREADS), in a
 //     child process, against this process's single-threaded figure.
@@ -52,7 +77,7 @@ if (backend === "wasm") {
 // 2. The STARS penalty's overhead (K = 1), as a ratio within each framework.
 const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };
 const withPenalty = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2, penalty });
-const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"]);
+const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"], device);
 report({
   bench: "penalty_overhead",
   config: { ...BENCH_SMALL, reg_iters: 1, reg_mode: "jvp" },

@@ -36,6 +36,16 @@ export const BENCH_SMALL: BenchConfig = {
   loops: 8,
 };
 
+/** The paper's addition configuration (DESIGN.md section 1), for GPU runners. */
+export const PAPER_BENCH: BenchConfig = {
+  name: "paper",
+  d: 512,
+  heads: 8,
+  ff: 1024,
+  batch: 512,
+  loops: 8,
+};
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

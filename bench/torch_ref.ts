@@ -1,18 +1,26 @@
 /**
- * Runs `../shared/bench/torch_looped_ref.py` (Debian's python3-torch) for a
- * side-by-side figure, or reports why it cannot.
+ * Runs `../shared/bench/torch_looped_ref.py` (Debian's python3-torch, or any
+ * PyTorch for CUDA) for a side-by-side figure, or reports why it cannot.
+ * `STARS_PYTHON` names the interpreter (default `/usr/bin/python3`) and
+ * `STARS_TORCH_REF` the script, for machines where they live elsewhere.
  */
 import type { BenchConfig } from "./step_time.ts";
 
-const SCRIPT = new URL("../../shared/bench/torch_looped_ref.py", import.meta.url).pathname;
+const SCRIPT = Deno.env.get("STARS_TORCH_REF") ??
+  new URL("../../shared/bench/torch_looped_ref.py", import.meta.url).pathname;
+const PYTHON = Deno.env.get("STARS_PYTHON") ?? "/usr/bin/python3";
 
-/** PyTorch's median ms per step for a config: the better of 1 and 2 threads. */
+/**
+ * PyTorch's median ms per step for a config: on the CPU the better of 1 and 2
+ * threads, on CUDA one run.
+ */
 export async function torchStepTime(
   b: BenchConfig,
   extra: string[] = [],
+  device: "cpu" | "cuda" = "cpu",
 ): Promise<{ ms: number; threads: number; impl: string } | { unavailable: string }> {
   let best: { ms: number; threads: number; impl: string } | undefined;
-  for (const threads of [1, 2]) {
+  for (const threads of device === "cpu" ? [1, 2] : [1]) {
     const args = [
       SCRIPT,
       ...[
@@ -34,13 +42,15 @@ export async function torchStepTime(
       String(threads),
       "--steps",
       "10",
+      "--device",
+      device,
       ...extra,
     ];
     let out;
     try {
-      out = await new Deno.Command("/usr/bin/python3", { args, stderr: "piped" }).output();
+      out = await new Deno.Command(PYTHON, { args, stderr: "piped" }).output();
     } catch {
-      return { unavailable: "/usr/bin/python3 not found" };
+      return { unavailable: `${PYTHON} not found` };
     }
     if (!out.success) {
       return {

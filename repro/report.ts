@@ -31,15 +31,18 @@ export function reproMarkdown(r: ReproResult, command: string): string {
     } |`
   );
   const c = r.check;
+  const peakOf = (id: string) => {
+    const a = r.arms.find((x) => x.id === id);
+    return a ? `${id}'s peak is ${pct(a.peak.accuracy)}% at ${a.peak.depth} loops` : "";
+  };
   const verdict = c.held === null
     ? "not evaluated (needs arms A and D, each with a non-zero peak)"
     : `${c.held ? "held" : "did not hold"}: D keeps ${
       pct(c.dKeepsPeakAtDeepest ?? 0)
-    }% of its peak at ` +
-      `depth ${Math.max(...depths)} (needs >= 95%); A is at ${
-        pct(c.aAtDepth32 ?? 0)
-      }% of its peak ` +
-      `at depth 32 (needs < 50%).`;
+    }% of its peak at depth ${Math.max(...depths)} (needs >= 95%); A is at ${
+      pct(c.aAtDepth32 ?? 0)
+    }% of its peak at depth 32 (needs < 50%). The check is relative to each arm's own ` +
+      `peak: ${peakOf("D")}, ${peakOf("A")}.`;
   return [
     `# Reproduction: exact match against loop depth (profile \`${r.profile}\`)`,
     "",
