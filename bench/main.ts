@@ -11,6 +11,7 @@
 import { hasRealGpu, useBackend } from "../core/backend.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { BENCH_SMALL, type BenchConfig, PAPER_BENCH, stepTime } from "./step_time.ts";
+import { matmulGflops, trainingFlops } from "./ceiling.ts";
 import { sweepCacheBench } from "./sweep.ts";
 import { threadedStepTime } from "./threaded_step.ts";
 import { torchStepTime } from "./torch_ref.ts";
@@ -47,7 +48,22 @@ async function sideBySide(bench: string, config: BenchConfig) {
 // 1. The training step on bench-small, against PyTorch.
 const { ms: plain, torch: torchPlain } = await sideBySide("train_step", BENCH_SMALL);
 
-// 1a. The paper's configuration: a GPU job.
+// 2. The ceiling: bench-small's matmul FLOPs at this backend's matmul speed
+//    on the step's largest product (the MLP's [B*T, d] x [d, ff]).
+const flops = trainingFlops(BENCH_SMALL, 16);
+const peak = await matmulGflops(BENCH_SMALL.batch * 16, BENCH_SMALL.d, BENCH_SMALL.ff);
+report({
+  bench: "step_ceiling",
+  config: BENCH_SMALL,
+  backend,
+  step_gflop: round(flops / 1e9),
+  matmul_gflops: round(peak, 1),
+  floor_ms_per_step: round(flops / (peak * 1e6), 1),
+  step_gflops: round(flops / (plain * 1e6), 1),
+  ...("ms" in torchPlain ? { torch_step_gflops: round(flops / (torchPlain.ms * 1e6), 1) } : {}),
+});
+
+// 3. The paper's configuration: a GPU job.
 if (gpu || Deno.env.get("STARS_BENCH_PAPER") === "1") {
   await sideBySide("paper_config", PAPER_BENCH);
 } else {
@@ -58,8 +74,8 @@ if (gpu || Deno.env.get("STARS_BENCH_PAPER") === "1") {
   });
 }
 
-// 1b. The same step on the threaded wasm build (STARS_WASM_THREADS), in a
-//     child process, against this process's single-threaded figure.
+// 4. The same step on the threaded wasm build (STARS_WASM_THREADS), in a
+//    child process, against this process's single-threaded figure.
 if (backend === "wasm") {
   const threads = Math.min(8, Math.max(2, navigator.hardwareConcurrency));
   const threaded = await threadedStepTime(threads);
@@ -74,7 +90,7 @@ if (backend === "wasm") {
   });
 }
 
-// 2. The STARS penalty's overhead (K = 1), as a ratio within each framework.
+// 5. The STARS penalty's overhead (K = 1), as a ratio within each framework.
 const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };
 const withPenalty = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2, penalty });
 const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"], device);
@@ -93,7 +109,7 @@ report({
     : {}),
 });
 
-// 3. The depth sweep with and without the per-loop KV cache, on a subset of
+// 6. The depth sweep with and without the per-loop KV cache, on a subset of
 //    depths and problems (the uncached sweep at 1, 10, 100 loops on 1000
 //    problems would take about a quarter of an hour on 2 cores); the record
 //    says exactly what was measured.

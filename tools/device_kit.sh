@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kit=.devicekit
 mkdir -p "$kit/gl"
-grep -qx "/$kit/" .git/info/exclude 2>/dev/null || echo "/$kit/" >>.git/info/exclude
 deno bundle --quiet --platform deno -o "$kit/bench.js" bench/main.ts
 cp ../shared/bench/torch_looped_ref.py "$kit/"
 [ -f "$kit/deno.xz" ] || xz -T2 -6 -c "$(command -v deno | xargs readlink -f)" >"$kit/deno.xz"
