@@ -96,8 +96,10 @@ export function reproLossSvg(r: ReproResult): string {
     x: { label: "step" },
     y: { label: "cross-entropy", log: true },
     series: r.arms.map((a) => ({
-      name: a.id,
+      name: `${a.id}: ${ARMS.find((x) => x.id === a.id)?.short ?? a.label}`,
       points: (a.lossCurve ?? []).filter(([, ce]) => ce > 0),
+      markers: false,
+      width: 1.5,
     })),
     legend: "bottom",
   });
