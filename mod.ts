@@ -42,6 +42,8 @@ export {
   WASM_THREADS_ENV,
   wasmThreadsFromEnv,
 } from "./core/wasm_threads.ts";
+export { useFastWasmKernels } from "./core/wasm_kernels.ts";
+export { type BatchMatMulFn, simdBatchMatMul } from "./core/simd_batch_matmul.ts";
 export { mixSeed, Rng } from "./core/rng.ts";
 
 export {

@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { useFastWasmKernels } from "./wasm_kernels.ts";
 import { useWasmThreads, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
 /** The backends the toolkit can run on. */
@@ -99,6 +100,7 @@ export async function useBackend(requested: BackendName = "auto"): Promise<strin
     // Opt-in (STARS_WASM_THREADS=N): the threaded build must start first.
     const threads = wasmThreadsFromEnv();
     if (threads > 1 && !("wasm" in tf.engine().registry)) await useWasmThreads(threads);
+    useFastWasmKernels();
   }
   if (name === "webgpu") await registerWebgpu();
   if (tf.getBackend() !== name) {

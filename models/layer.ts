@@ -43,7 +43,7 @@ export function causalMask(tq: number, tk = tq, offset = tk - tq): tf.Tensor2D {
 
 /**
  * Keys and values of earlier positions for one attention layer at one loop
- * ([B*H, T, dh] each), so decoding a new token costs one position. The
+ * ([H*B, T, dh] each, head-major), so decoding a new token costs one position. The
  * attention call replaces them with the extended tensors; the caller owns
  * their memory.
  */
@@ -65,10 +65,13 @@ export function attention(
   const [b, t, d] = x.shape;
   const h = c.n_heads, dh = d / h;
   const qkv = dense(x, param(params, `${prefix}.wqkv`), param(params, `${prefix}.bqkv`));
-  // [B, T, 3H, dh] -> [B, 3H, T, dh], split into q, k, v of [B*H, T, dh].
-  // (A rank-4 transpose: wasm's rank-5 transpose is ~600x slower.)
-  const heads = tf.transpose(qkv.reshape([b, t, 3 * h, dh]), [0, 2, 1, 3]);
-  let [q, k, v] = tf.split(heads, 3, 1).map((z) => z.reshape([b * h, t, dh]));
+  // [B, T, 3H, dh] -> [3H, B, T, dh], split into q, k, v of [H*B, T, dh].
+  // Head-major, so the split takes three contiguous blocks (wasm slices
+  // strided blocks row by row, ~10x slower), and a rank-4 transpose (wasm's
+  // rank-5 transpose is ~600x slower). Attention is per (head, batch) pair,
+  // so the order of that axis is free.
+  const heads = tf.transpose(qkv.reshape([b, t, 3 * h, dh]), [2, 0, 1, 3]);
+  let [q, k, v] = tf.split(heads, 3, 0).map((z) => z.reshape([h * b, t, dh]));
   if (cache) {
     if (cache.k && cache.v) {
       k = tf.concat([cache.k, k], 1);
@@ -80,8 +83,8 @@ export function attention(
   const tk = k.shape[1]!;
   const scores = tf.mul(matmul(q, transposeLast(k)), 1 / Math.sqrt(dh));
   const masked = t === 1 ? scores : tf.add(scores, causalMask(t, tk)); // one new token sees all
-  const mixed = matmul(tf.softmax(masked), v); // [B*H, T, dh]
-  const merged = tf.transpose(mixed.reshape([b, h, t, dh]), [0, 2, 1, 3]).reshape([b, t, d]);
+  const mixed = matmul(tf.softmax(masked), v); // [H*B, T, dh]
+  const merged = tf.transpose(mixed.reshape([h, b, t, dh]), [1, 2, 0, 3]).reshape([b, t, d]);
   return dense(merged, param(params, `${prefix}.wo`), param(params, `${prefix}.bo`));
 }
 

@@ -1,0 +1,134 @@
+/**
+ * The wasm kernels the toolkit replaces (core/wasm_kernels.ts) and its SIMD
+ * batched product (core/simd_batch_matmul.ts) compute what tfjs's own
+ * kernels compute: checked against float64 sums, against the cpu backend
+ * (which the replacements do not touch), and for leaks of wasm buffers.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
+import { useBackend } from "../core/backend.ts";
+import { simdBatchMatMul } from "../core/simd_batch_matmul.ts";
+import { PAPER_MODEL } from "../models/config.ts";
+import { LoopedLM } from "../models/looped.ts";
+import { resolveConfig } from "../train/config.ts";
+import { trainBatch } from "../train/data.ts";
+import { maskedCrossEntropy } from "../train/loss.ts";
+import { maxAbsDiff } from "./_backend.ts";
+
+/** Deterministic values in [-1, 1]. */
+function fill(n: number, salt: number): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < v.length; i++) v[i] = Math.sin(i * 0.37 + salt) * Math.cos(i * 0.011 + salt);
+  return v;
+}
+
+Deno.test("simd batched product: equals float64 sums, with column tails and single rows", () => {
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const bmm = simdBatchMatMul(memory);
+  const heap = new Float32Array(memory.buffer);
+  // n = 37 takes the 16-, 4- and 1-column paths; m = 1 and k = 1 the edges.
+  for (const [g, m, k, n] of [[3, 5, 7, 37], [2, 16, 32, 16], [4, 1, 32, 3], [2, 3, 1, 20]]) {
+    const a = 16, b = a + g * m * k * 4, c = b + g * k * n * 4;
+    heap.set(fill(g * m * k, 1), a / 4);
+    heap.set(fill(g * k * n, 2), b / 4);
+    heap.fill(99, c / 4, c / 4 + g * m * n + 8); // also catches writes past the end
+    bmm(a, b, c, g, m, k, n);
+    let worst = 0;
+    for (let gi = 0; gi < g; gi++) {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) {
+            sum += heap[a / 4 + (gi * m + i) * k + p] * heap[b / 4 + (gi * k + p) * n + j];
+          }
+          worst = Math.max(worst, Math.abs(sum - heap[c / 4 + (gi * m + i) * n + j]));
+        }
+      }
+    }
+    assertLessOrEqual(worst, 1e-5 * k, `[${g}, ${m}, ${k}, ${n}]`);
+    assertEquals(heap[c / 4 + g * m * n], 99, "wrote past the output");
+  }
+});
+
+/** Runs `f` on the cpu backend and on wasm; returns both results' values. */
+async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  const run = async () => {
+    const out = tf.tidy(f);
+    const list = Array.isArray(out) ? out : [out];
+    const vals = await Promise.all(list.map(async (t) => Float32Array.from(await t.data())));
+    tf.dispose(list);
+    return vals;
+  };
+  await useBackend("cpu");
+  const reference = await run();
+  await useBackend("wasm");
+  return [reference, await run()];
+}
+
+async function assertClose(f: () => tf.Tensor | tf.Tensor[], tol: number, what: string) {
+  const [reference, wasm] = await onBoth(f);
+  assertEquals(wasm.length, reference.length, what);
+  reference.forEach((r, i) => assertLessOrEqual(maxAbsDiff(r, wasm[i]), tol, `${what} #${i}`));
+}
+
+Deno.test("wasm kernels: installed by useBackend, Identity shares its input's buffer", async () => {
+  await useBackend("wasm");
+  const x = tf.tensor([1, 2, 3]);
+  const y = tf.clone(x);
+  assert(y.dataId === x.dataId, "Identity copied its input");
+  x.dispose(); // y keeps the shared buffer alive
+  assertEquals(Array.from(await y.data()), [1, 2, 3]);
+  y.dispose();
+});
+
+Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend", async () => {
+  const x = () => tf.tensor(fill(6 * 5 * 8, 3), [6, 5, 8]);
+  await assertClose(() => tf.sum(x(), 0), 1e-5, "sum over the first axis");
+  await assertClose(() => tf.sum(x(), [0, 1], true), 1e-5, "sum over leading axes, kept");
+  await assertClose(() => tf.sum(x(), [1, 2]), 1e-5, "sum over trailing axes (tfjs's path)");
+  await assertClose(() => tf.sum(x(), [0, 2]), 1e-5, "sum over mixed axes (tfjs's path)");
+  await assertClose(() => tf.slice(x(), [2, 0, 0], [3, 5, 8]), 0, "contiguous slice");
+  await assertClose(() => tf.slice(x(), [1, 1, 2], [2, 3, 4]), 0, "strided slice");
+  await assertClose(() => tf.split(x(), [1, 2, 3], 0), 0, "contiguous split");
+  await assertClose(() => tf.split(x(), 2, 2), 0, "strided split");
+  await assertClose(() => tf.cast(tf.cast(x(), "int32"), "int32"), 0, "same-dtype cast");
+  const a = () => tf.tensor(fill(6 * 5 * 7, 4), [2, 3, 5, 7]);
+  const b = () => tf.tensor(fill(6 * 7 * 9, 5), [2, 3, 7, 9]);
+  await assertClose(() => tf.matMul(a(), b()), 1e-5, "batched product, rank 4");
+  await assertClose(
+    () => tf.matMul(a(), b().slice([0, 0, 0, 0], [1, 1, 7, 9])),
+    1e-5,
+    "broadcast batch",
+  );
+  await assertClose(() => tf.matMul(a(), a(), false, true), 1e-5, "transposed (tfjs's path)");
+});
+
+Deno.test("wasm kernels: a looped model's gradients match the cpu backend, without leaking buffers", async () => {
+  const config = resolveConfig({ digits: 4, batch_size: 8, dropout: 0 });
+  const batch = trainBatch(config, 3);
+  const shape: [number, number] = [batch.batch, batch.seqLen];
+  const gradients = () => {
+    const model = new LoopedLM(
+      { ...PAPER_MODEL, max_seq_len: 16, d_model: 32, n_heads: 4, d_ff: 64, dropout: 0 },
+      5,
+    );
+    const ids = tf.tensor2d(batch.inputs, shape, "int32");
+    const targets = tf.tensor2d(batch.targets, shape, "int32");
+    const mask = tf.tensor2d(batch.mask, shape, "float32");
+    const { value, grads } = tf.variableGrads(
+      () => maskedCrossEntropy(model.forward(ids, 3).logits, targets, mask),
+      [...model.params.values()],
+    );
+    const out = [value, ...[...model.params.values()].map((v) => grads[v.name])];
+    model.dispose();
+    return out;
+  };
+  await assertClose(gradients, 2e-5, "loss and gradients");
+
+  const dataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+  tf.dispose(tf.tidy(gradients)); // warm-up: first-use allocations
+  const before = { tensors: tf.memory().numTensors, buffers: dataIds() };
+  for (let i = 0; i < 3; i++) tf.dispose(tf.tidy(gradients));
+  assertEquals(tf.memory().numTensors, before.tensors, "tensors leaked");
+  assertEquals(dataIds(), before.buffers, "wasm buffers leaked");
+});
