@@ -43,7 +43,7 @@ export {
   wasmThreadsFromEnv,
 } from "./core/wasm_threads.ts";
 export { useFastWasmKernels } from "./core/wasm_kernels.ts";
-export { type BatchMatMulFn, simdBatchMatMul } from "./core/simd_batch_matmul.ts";
+export { type SimdMatMul, simdMatMul } from "./core/simd_matmul.ts";
 export { mixSeed, Rng } from "./core/rng.ts";
 
 export {

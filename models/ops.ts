@@ -4,15 +4,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/rng.ts";
+import { wasmTransposeAIsFree } from "../core/wasm_kernels.ts";
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
 export function transposeLast(x: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1]);
 }
 
-// On wasm, matMul with transpose flags is ~8x slower than an explicit
+// On wasm, tfjs's matMul with transpose flags is ~8x slower than an explicit
 // transpose, and tfjs's own matMul gradient uses the flags; on cpu the
-// explicit transpose is slower. So only wasm gets the custom gradient.
+// explicit transpose is slower. So wasm gets this gradient. With the
+// toolkit's wasm kernels (core/wasm_kernels.ts), a transposed left operand
+// costs nothing and the weight gradient `a^T dy` skips the transpose.
 const explicitTransposeMatMul = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
   save([a, b]);
@@ -20,7 +23,9 @@ const explicitTransposeMatMul = tf.customGrad((...inputs: (tf.Tensor | tf.GradSa
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [
       tf.matMul(dy as tf.Tensor2D, transposeLast(sb) as tf.Tensor2D),
-      tf.matMul(transposeLast(sa) as tf.Tensor2D, dy as tf.Tensor2D),
+      sa.rank === 2 && wasmTransposeAIsFree()
+        ? tf.matMul(sa as tf.Tensor2D, dy as tf.Tensor2D, true, false)
+        : tf.matMul(transposeLast(sa) as tf.Tensor2D, dy as tf.Tensor2D),
     ],
   };
 });

@@ -1,13 +1,13 @@
 /**
  * The wasm kernels the toolkit replaces (core/wasm_kernels.ts) and its SIMD
- * batched product (core/simd_batch_matmul.ts) compute what tfjs's own
+ * matrix products (core/simd_matmul.ts) compute what tfjs's own
  * kernels compute: checked against float64 sums, against the cpu backend
  * (which the replacements do not touch), and for leaks of wasm buffers.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { useBackend } from "../core/backend.ts";
-import { simdBatchMatMul } from "../core/simd_batch_matmul.ts";
+import { simdMatMul } from "../core/simd_matmul.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";
@@ -24,7 +24,7 @@ function fill(n: number, salt: number): Float32Array {
 
 Deno.test("simd batched product: equals float64 sums, with column tails and single rows", () => {
   const memory = new WebAssembly.Memory({ initial: 64 });
-  const bmm = simdBatchMatMul(memory);
+  const { bmm } = simdMatMul(memory);
   const heap = new Float32Array(memory.buffer);
   // n = 37 takes the 16-, 4- and 1-column paths; m = 1 and k = 1 the edges.
   for (const [g, m, k, n] of [[3, 5, 7, 37], [2, 16, 32, 16], [4, 1, 32, 3], [2, 3, 1, 20]]) {
@@ -47,6 +47,35 @@ Deno.test("simd batched product: equals float64 sums, with column tails and sing
     }
     assertLessOrEqual(worst, 1e-5 * k, `[${g}, ${m}, ${k}, ${n}]`);
     assertEquals(heap[c / 4 + g * m * n], 99, "wrote past the output");
+  }
+});
+
+Deno.test("simd tiled product: equals float64 sums, with A stored plain or transposed", () => {
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const { gemm } = simdMatMul(memory);
+  const heap = new Float32Array(memory.buffer);
+  for (const [m, k, n] of [[4, 1, 8], [12, 7, 24], [8, 33, 16]]) {
+    for (const transposed of [false, true]) {
+      const a = 16, b = a + m * k * 4, c = b + k * n * 4;
+      heap.set(fill(m * k, 6), a / 4);
+      heap.set(fill(k * n, 7), b / 4);
+      heap.fill(99, c / 4, c / 4 + m * n + 8);
+      const [aRow, aK] = transposed ? [4, 4 * m] : [4 * k, 4];
+      gemm(a, b, c, m, k, n, aRow, aK);
+      let worst = 0;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) {
+            const aip = heap[(a + i * aRow + p * aK) / 4];
+            sum += aip * heap[b / 4 + p * n + j];
+          }
+          worst = Math.max(worst, Math.abs(sum - heap[c / 4 + i * n + j]));
+        }
+      }
+      assertLessOrEqual(worst, 1e-5 * k, `[${m}, ${k}, ${n}] transposed ${transposed}`);
+      assertEquals(heap[c / 4 + m * n], 99, "wrote past the output");
+    }
   }
 });
 
@@ -100,7 +129,14 @@ Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend
     1e-5,
     "broadcast batch",
   );
-  await assertClose(() => tf.matMul(a(), a(), false, true), 1e-5, "transposed (tfjs's path)");
+  await assertClose(() => tf.matMul(a(), a(), false, true), 1e-5, "transposed b (tfjs's path)");
+  const p = () => tf.tensor(fill(12 * 20, 6), [12, 20]);
+  const q = () => tf.tensor(fill(12 * 16, 7), [12, 16]);
+  const r = () => tf.tensor(fill(20 * 16, 8), [20, 16]);
+  await assertClose(() => tf.matMul(p(), r()), 1e-5, "single product, tiled");
+  await assertClose(() => tf.matMul(p(), q(), true, false), 1e-5, "transposed a, tiled");
+  await assertClose(() => tf.matMul(q(), q(), false, true), 1e-5, "single, transposed b (tfjs's)");
+  await assertClose(() => tf.matMul(p().slice([0, 0], [7, 20]), r()), 1e-5, "7 rows (tfjs's)");
 });
 
 Deno.test("wasm kernels: a looped model's gradients match the cpu backend, without leaking buffers", async () => {

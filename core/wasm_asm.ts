@@ -1,0 +1,215 @@
+/**
+ * A tiny WebAssembly assembler: just enough of the binary format (integer
+ * loops, float32 loads and stores, 128-bit SIMD multiply and add) to write
+ * the toolkit's matmul kernels as readable TypeScript that emits bytes, so
+ * the repository holds their source rather than a binary.
+ *
+ * Expressions are arrays of bytes, composed by concatenation in stack-machine
+ * order; locals are numbered by {@linkcode FunctionBuilder}.
+ *
+ * @module
+ */
+
+/** Opcodes used by the kernels (WebAssembly core specification). */
+export const OP = {
+  block: 0x02,
+  loop: 0x03,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  localGet: 0x20,
+  localSet: 0x21,
+  f32Load: 0x2a,
+  f32Store: 0x38,
+  i32Const: 0x41,
+  f32Const: 0x43,
+  i32Eqz: 0x45,
+  i32GeU: 0x4f,
+  i32Add: 0x6a,
+  i32Mul: 0x6c,
+  f32Add: 0x92,
+  f32Mul: 0x94,
+  simdPrefix: 0xfd,
+} as const;
+
+/** Value and block types. */
+export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60, void: 0x40 } as const;
+
+/** SIMD opcodes (after the 0xfd prefix; WebAssembly SIMD specification). */
+const SIMD = { load: 0x00, store: 0x0b, f32x4Splat: 0x13, f32x4Add: 0xe4, f32x4Mul: 0xe6 };
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (the immediate of `i32.const`). */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
+// Alignment hint 2^0: valid for every access; the offset is a byte constant.
+const memarg = (offset: number): number[] => [0, ...uleb(offset)];
+
+/** `local.get i`. */
+export const get = (i: number): number[] => [OP.localGet, ...uleb(i)];
+/** `local.set i` (pops the value to store). */
+export const set = (i: number): number[] => [OP.localSet, ...uleb(i)];
+/** `i32.const n`. */
+export const i32 = (n: number): number[] => [OP.i32Const, ...sleb(n)];
+/** `x + y` (i32). */
+export const add = (x: number[], y: number[]): number[] => [...x, ...y, OP.i32Add];
+/** `x * y` (i32). */
+export const mul = (x: number[], y: number[]): number[] => [...x, ...y, OP.i32Mul];
+/** `local i += by` (i32). */
+export const inc = (i: number, by: number[]): number[] => [...add(get(i), by), ...set(i)];
+/** `i < limit` for two i32 locals, unsigned. */
+export const below = (i: number, limit: number): number[] => [
+  ...get(i),
+  ...get(limit),
+  OP.i32GeU,
+  OP.i32Eqz,
+];
+/** `f32.const 0`. */
+export const f32Zero: number[] = [OP.f32Const, 0, 0, 0, 0];
+/** The float32 at byte address `addr + offset`. */
+export const f32Load = (addr: number[], offset = 0): number[] => [
+  ...addr,
+  OP.f32Load,
+  ...memarg(offset),
+];
+/** Stores a float32 `value` at `addr`. */
+export const f32Store = (addr: number[], value: number[]): number[] => [
+  ...addr,
+  ...value,
+  OP.f32Store,
+  ...memarg(0),
+];
+/** `x * y + z` in float32 (two roundings, as wasm has no fused form in its base SIMD). */
+export const f32MulAdd = (x: number[], y: number[], z: number[]): number[] => [
+  ...z,
+  ...x,
+  ...y,
+  OP.f32Mul,
+  OP.f32Add,
+];
+
+const simd = (op: number, ...imm: number[]): number[] => [OP.simdPrefix, ...uleb(op), ...imm];
+/** A float32 scalar expression broadcast to four lanes. */
+export const splat = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Splat)];
+/** Four float32 lanes, all 0. */
+export const v128Zero: number[] = splat(f32Zero);
+/** The four float32 at byte address `addr + offset`. */
+export const v128Load = (addr: number[], offset = 0): number[] => [
+  ...addr,
+  ...simd(SIMD.load, ...memarg(offset)),
+];
+/** Stores four lanes `value` at `addr + offset`. */
+export const v128Store = (addr: number[], value: number[], offset = 0): number[] => [
+  ...addr,
+  ...value,
+  ...simd(SIMD.store, ...memarg(offset)),
+];
+/** `acc += x * y`, lane by lane, for a v128 local `acc`. */
+export const accumulate = (acc: number, x: number[], y: number[]): number[] => [
+  ...get(acc),
+  ...x,
+  ...y,
+  ...simd(SIMD.f32x4Mul),
+  ...simd(SIMD.f32x4Add),
+  ...set(acc),
+];
+
+/** `while (cond) body`, with `cond` an i32 expression. */
+export function whileLoop(cond: number[], body: number[]): number[] {
+  const breakIfDone = [...cond, OP.i32Eqz, OP.brIf, 1];
+  return [
+    OP.block,
+    TYPE.void,
+    OP.loop,
+    TYPE.void,
+    ...breakIfDone,
+    ...body,
+    OP.br,
+    0,
+    OP.end,
+    OP.end,
+  ];
+}
+
+/** Numbers a function's i32 parameters and declares its locals. */
+export class FunctionBuilder {
+  #next: number;
+  #locals: number[] = [];
+
+  /** A function of `params` i32 parameters (locals 0 .. params-1), returning nothing. */
+  constructor(readonly params: number) {
+    this.#next = params;
+  }
+
+  /** Declares a local of `type` and returns its index. */
+  local(type: number): number {
+    this.#locals.push(type);
+    return this.#next++;
+  }
+
+  /** Declares `count` locals of `type` and returns their indices. */
+  locals(type: number, count: number): number[] {
+    return Array.from({ length: count }, () => this.local(type));
+  }
+
+  /** The function's code-section entry for body expression `code`. */
+  encode(code: number[]): number[] {
+    const body = [...vec(this.#locals.map((t) => [...uleb(1), t])), ...code, OP.end];
+    return [...uleb(body.length), ...body];
+  }
+}
+
+/** One exported function of a module: its name, parameter count and encoded body. */
+export interface KernelFunction {
+  /** Export name. */
+  name: string;
+  /** Number of i32 parameters. */
+  params: number;
+  /** The code-section entry, from {@linkcode FunctionBuilder.encode}. */
+  body: number[];
+}
+
+/**
+ * A module importing `env.memory` (shared, with up to 4 GiB, when `shared`;
+ * the import must match the memory given at instantiation) and exporting
+ * `functions`, each `(i32, ...) -> ()`.
+ */
+export function kernelModule(
+  functions: KernelFunction[],
+  shared: boolean,
+): Uint8Array<ArrayBuffer> {
+  const limits = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
+  const types = functions.map((f) => [TYPE.func, ...vec(Array(f.params).fill([TYPE.i32])), 0]);
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d], // "\0asm"
+    ...[0x01, 0x00, 0x00, 0x00], // version 1
+    ...section(1, vec(types)),
+    ...section(2, vec([[...name("env"), ...name("memory"), 0x02, ...limits]])),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(functions.map((f) => f.body))),
+  ]);
+}
