@@ -17,6 +17,7 @@ export const OP = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,
   f32Load: 0x2a,
@@ -24,6 +25,7 @@ export const OP = {
   i32Const: 0x41,
   f32Const: 0x43,
   i32Eqz: 0x45,
+  i32LeU: 0x4d,
   i32GeU: 0x4f,
   i32Add: 0x6a,
   i32Mul: 0x6c,
@@ -36,7 +38,14 @@ export const OP = {
 export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60, void: 0x40 } as const;
 
 /** SIMD opcodes (after the 0xfd prefix; WebAssembly SIMD specification). */
-const SIMD = { load: 0x00, store: 0x0b, f32x4Splat: 0x13, f32x4Add: 0xe4, f32x4Mul: 0xe6 };
+const SIMD = {
+  load: 0x00,
+  store: 0x0b,
+  f32x4Splat: 0x13,
+  f32x4Add: 0xe4,
+  f32x4Mul: 0xe6,
+  f32x4RelaxedMadd: 0x105,
+};
 
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {
@@ -87,6 +96,15 @@ export const below = (i: number, limit: number): number[] => [
   OP.i32GeU,
   OP.i32Eqz,
 ];
+/** `min(x, y)`, unsigned (each expression is evaluated twice: keep them simple). */
+export const minU = (x: number[], y: number[]): number[] => [
+  ...x,
+  ...y,
+  ...x,
+  ...y,
+  OP.i32LeU,
+  OP.select,
+];
 /** `f32.const 0`. */
 export const f32Zero: number[] = [OP.f32Const, 0, 0, 0, 0];
 /** The float32 at byte address `addr + offset`. */
@@ -127,15 +145,15 @@ export const v128Store = (addr: number[], value: number[], offset = 0): number[]
   ...value,
   ...simd(SIMD.store, ...memarg(offset)),
 ];
-/** `acc += x * y`, lane by lane, for a v128 local `acc`. */
-export const accumulate = (acc: number, x: number[], y: number[]): number[] => [
-  ...get(acc),
-  ...x,
-  ...y,
-  ...simd(SIMD.f32x4Mul),
-  ...simd(SIMD.f32x4Add),
-  ...set(acc),
-];
+/**
+ * `acc += x * y`, lane by lane, for a v128 local `acc`: with `fused`, one
+ * relaxed-SIMD multiply-add (a fused multiply-add where the CPU has one;
+ * WebAssembly relaxed SIMD), else a multiply then an add.
+ */
+export const accumulate = (acc: number, x: number[], y: number[], fused: boolean): number[] =>
+  fused
+    ? [...x, ...y, ...get(acc), ...simd(SIMD.f32x4RelaxedMadd), ...set(acc)]
+    : [...get(acc), ...x, ...y, ...simd(SIMD.f32x4Mul), ...simd(SIMD.f32x4Add), ...set(acc)];
 
 /** `while (cond) body`, with `cond` an i32 expression. */
 export function whileLoop(cond: number[], body: number[]): number[] {

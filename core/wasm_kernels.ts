@@ -29,7 +29,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type SimdMatMul, simdMatMul } from "./simd_matmul.ts";
+import { rowBlock, type SimdMatMul, simdMatMul } from "./simd_matmul.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type WasmBackend = tf.KernelBackend & {
@@ -138,7 +138,7 @@ function simdProduct(
   const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
   if (single) {
     const [aRow, aK] = transposeA ? [4, 4 * m] : [4 * k, 4];
-    kernels.gemm(at(a), at(b), at(out), m, k, n, aRow, aK);
+    kernels.gemm(at(a), at(b), at(out), m, k, n, aRow, aK, rowBlock(k));
   } else {
     kernels.bmm(at(a), at(b), at(out), batch, m, k, n);
   }

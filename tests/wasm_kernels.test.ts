@@ -7,13 +7,19 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { useBackend } from "../core/backend.ts";
-import { simdMatMul } from "../core/simd_matmul.ts";
+import { type SimdMatMul, simdMatMulModule } from "../core/simd_matmul.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";
 import { trainBatch } from "../train/data.ts";
 import { maskedCrossEntropy } from "../train/loss.ts";
 import { maxAbsDiff } from "./_backend.ts";
+
+/** The kernels over `memory`, with or without relaxed SIMD's fused multiply-add. */
+function kernels(memory: WebAssembly.Memory, fused: boolean): SimdMatMul {
+  const module = new WebAssembly.Module(simdMatMulModule(false, fused));
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdMatMul;
+}
 
 /** Deterministic values in [-1, 1]. */
 function fill(n: number, salt: number): Float32Array {
@@ -23,8 +29,12 @@ function fill(n: number, salt: number): Float32Array {
 }
 
 Deno.test("simd batched product: equals float64 sums, with column tails and single rows", () => {
+  for (const fused of [true, false]) batchedCase(fused);
+});
+
+function batchedCase(fused: boolean) {
   const memory = new WebAssembly.Memory({ initial: 64 });
-  const { bmm } = simdMatMul(memory);
+  const { bmm } = kernels(memory, fused);
   const heap = new Float32Array(memory.buffer);
   // n = 37 takes the 16-, 4- and 1-column paths; m = 1 and k = 1 the edges.
   for (const [g, m, k, n] of [[3, 5, 7, 37], [2, 16, 32, 16], [4, 1, 32, 3], [2, 3, 1, 20]]) {
@@ -45,14 +55,18 @@ Deno.test("simd batched product: equals float64 sums, with column tails and sing
         }
       }
     }
-    assertLessOrEqual(worst, 1e-5 * k, `[${g}, ${m}, ${k}, ${n}]`);
+    assertLessOrEqual(worst, 1e-5 * k, `[${g}, ${m}, ${k}, ${n}] fused ${fused}`);
     assertEquals(heap[c / 4 + g * m * n], 99, "wrote past the output");
   }
-});
+}
 
 Deno.test("simd tiled product: equals float64 sums, with A stored plain or transposed", () => {
+  for (const fused of [true, false]) tiledCase(fused);
+});
+
+function tiledCase(fused: boolean) {
   const memory = new WebAssembly.Memory({ initial: 64 });
-  const { gemm } = simdMatMul(memory);
+  const { gemm } = kernels(memory, fused);
   const heap = new Float32Array(memory.buffer);
   for (const [m, k, n] of [[4, 1, 8], [12, 7, 24], [8, 33, 16]]) {
     for (const transposed of [false, true]) {
@@ -61,7 +75,7 @@ Deno.test("simd tiled product: equals float64 sums, with A stored plain or trans
       heap.set(fill(k * n, 7), b / 4);
       heap.fill(99, c / 4, c / 4 + m * n + 8);
       const [aRow, aK] = transposed ? [4, 4 * m] : [4 * k, 4];
-      gemm(a, b, c, m, k, n, aRow, aK);
+      gemm(a, b, c, m, k, n, aRow, aK, 8); // blocks of 8 rows: 12 rows end mid-block
       let worst = 0;
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
@@ -77,7 +91,7 @@ Deno.test("simd tiled product: equals float64 sums, with A stored plain or trans
       assertEquals(heap[c / 4 + m * n], 99, "wrote past the output");
     }
   }
-});
+}
 
 /** Runs `f` on the cpu backend and on wasm; returns both results' values. */
 async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
