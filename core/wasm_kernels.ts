@@ -30,6 +30,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { rowBlock, type SimdMatMul, simdMatMul } from "./simd_matmul.ts";
+import { registerWasmLayerNorm } from "./wasm_layer_norm.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type WasmBackend = tf.KernelBackend & {
@@ -173,7 +174,7 @@ function replaceKernel(
 /**
  * Replaces the wasm backend's `Identity`, `Cast`, `Slice`, `SplitV`, `Sum`
  * and `BatchMatMul` with the faster versions described in this module's
- * notes. Values are unchanged within float32 rounding (tests compare them
+ * notes, and registers the fused LayerNorm of `wasm_layer_norm.ts`. Values are unchanged within float32 rounding (tests compare them
  * with the cpu backend); idempotent; call before or after the backend
  * starts. `useBackend("wasm")` calls it.
  *
@@ -241,5 +242,6 @@ export function useFastWasmKernels(): void {
       original(args);
   });
   simdTransposeA = true;
+  registerWasmLayerNorm();
   installed = true;
 }

@@ -3,6 +3,7 @@
  * around a residual branch that the paper compares.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedLayerNorm, fusedLayerNormReady } from "../core/wasm_layer_norm.ts";
 import type { NormPlacement, NormType } from "./config.ts";
 
 const EPS = 1e-5;
@@ -15,8 +16,12 @@ export interface NormParams {
   bias?: tf.Tensor;
 }
 
-/** `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis. */
+/**
+ * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis: one fused
+ * kernel on wasm (core/wasm_layer_norm.ts), tfjs ops elsewhere.
+ */
 export function layerNorm(x: tf.Tensor, p: NormParams): tf.Tensor {
+  if (p.bias && fusedLayerNormReady()) return fusedLayerNorm(x, p.gain, p.bias, EPS);
   const { mean, variance } = tf.moments(x, -1, true);
   const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS)));
   const scaled = tf.mul(y, p.gain);

@@ -92,7 +92,13 @@ Deno.test("every loop's read-out equals a fixed-depth forward on the emitted pre
         });
         const [lp, h] = await Promise.all(ref.map(values));
         tf.dispose(ref);
-        assert(maxAbsDiff(traces[i].logProbs[t]!, lp) < 1e-4, `token ${i}, loop ${t}: log-probs`);
+        // Relative: this sharp model's log-probs reach ~6, and the two paths
+        // run different matmul kernels (one position vs the whole prefix).
+        const scale = Math.max(1, ...lp.map(Math.abs));
+        assert(
+          maxAbsDiff(traces[i].logProbs[t]!, lp) < 1e-4 * scale,
+          `token ${i}, loop ${t}: log-probs`,
+        );
         assert(maxAbsDiff(traces[i].states[t]!, h) < 1e-4, `token ${i}, loop ${t}: state`);
       }
     }
