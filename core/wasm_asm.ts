@@ -29,8 +29,13 @@ export const OP = {
   i32GeU: 0x4f,
   i32Add: 0x6a,
   i32Mul: 0x6c,
+  f32Sqrt: 0x91,
   f32Add: 0x92,
+  f32Sub: 0x93,
   f32Mul: 0x94,
+  f32Div: 0x95,
+  f32ConvertI32U: 0xb3,
+  f32ReinterpretI32: 0xbe,
   simdPrefix: 0xfd,
 } as const;
 
@@ -42,7 +47,9 @@ const SIMD = {
   load: 0x00,
   store: 0x0b,
   f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
   f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4RelaxedMadd: 0x105,
 };
@@ -154,6 +161,18 @@ export const accumulate = (acc: number, x: number[], y: number[], fused: boolean
   fused
     ? [...x, ...y, ...get(acc), ...simd(SIMD.f32x4RelaxedMadd), ...set(acc)]
     : [...get(acc), ...x, ...y, ...simd(SIMD.f32x4Mul), ...simd(SIMD.f32x4Add), ...set(acc)];
+
+/** `x + y`, lane by lane (float32). */
+export const vAdd = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Add)];
+/** `x - y`, lane by lane (float32). */
+export const vSub = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Sub)];
+/** `x * y`, lane by lane (float32). */
+export const vMul = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Mul)];
+/** The sum of the four float32 lanes of the v128 local `v`. */
+export function laneSum(v: number): number[] {
+  const lane = (i: number) => [...get(v), ...simd(SIMD.f32x4ExtractLane, i)];
+  return [...lane(0), ...lane(1), OP.f32Add, ...lane(2), OP.f32Add, ...lane(3), OP.f32Add];
+}
 
 /** `while (cond) body`, with `cond` an i32 expression. */
 export function whileLoop(cond: number[], body: number[]): number[] {

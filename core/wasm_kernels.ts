@@ -29,19 +29,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { rowBlock, type SimdMatMul, simdMatMul } from "./simd_matmul.ts";
+import { rowBlock, simdMatMul } from "./simd_matmul.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 import { registerWasmLayerNorm } from "./wasm_layer_norm.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-type WasmBackend = tf.KernelBackend & {
-  incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(x: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object): boolean;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  // The single-threaded build exports its heap; the threaded one imports it.
-  wasm: { asm: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
-};
 
 let installed = false;
 
@@ -69,17 +61,7 @@ function sliceBlock(
   return out;
 }
 
-// One kernel instance per wasm heap: restarting the backend makes a new one.
-const instances = new WeakMap<WebAssembly.Memory, SimdMatMul>();
-
-/** The kernels over the backend's heap, or null if the heap is out of reach. */
-function kernelsOf(backend: WasmBackend): SimdMatMul | null {
-  const memory = backend.wasm.asm.memory ?? backend.wasm.wasmMemory;
-  if (!memory) return null;
-  let kernels = instances.get(memory);
-  if (!kernels) instances.set(memory, kernels = simdMatMul(memory));
-  return kernels;
-}
+const kernelsOf = perHeap(simdMatMul);
 
 /**
  * The column sums of `x` read as a `[rows, cols]` matrix, shape [1, 1, cols]:
@@ -90,7 +72,7 @@ function sumRows(x: tf.TensorInfo, rows: number, backend: WasmBackend): tf.Tenso
   const cols = tf.util.sizeFromShape(x.shape) / rows;
   const out = backend.makeOutput([1, 1, cols], "float32");
   const kernels = kernelsOf(backend);
-  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   if (kernels) {
     const ones = backend.makeOutput([1, rows], "float32");
     backend.typedArrayFromHeap(ones).fill(1);
@@ -136,7 +118,7 @@ function simdProduct(
   const kernels = kernelsOf(backend);
   if (!kernels) return null;
   const out = backend.makeOutput([...batchShape, m, n], "float32");
-  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   if (single) {
     const [aRow, aK] = transposeA ? [4, 4 * m] : [4 * k, 4];
     kernels.gemm(at(a), at(b), at(out), m, k, n, aRow, aK, rowBlock(k));

@@ -6,7 +6,8 @@
  * placements run four per layer and loop, so a bench-small training step
  * spent a quarter of its kernel launches on them. Here the forward is one
  * kernel and the backward another, which also returns the gain and bias
- * gradients, each a pass over rows in float64 on the wasm heap.
+ * gradients: the SIMD kernels of `simd_layer_norm.ts` where the width is a
+ * multiple of 4, else passes over rows in float64 in JavaScript.
  *
  * Second order: the backward kernel's own gradient is written out in tfjs
  * ops (see `backwardGradient`), so derivatives of gradients (`jvpExact`, a
@@ -15,14 +16,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { float32Bits, simdLayerNorm } from "./simd_layer_norm.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 
 const FORWARD = "StarsLayerNorm";
 const BACKWARD = "StarsLayerNormGrad";
 
-type WasmBackend = tf.KernelBackend & {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(x: tf.TensorInfo): Float32Array;
-};
+const simdOf = perHeap(simdLayerNorm);
 
 /** Per-row mean and reciprocal standard deviation of `x` read as `[rows, d]`. */
 function rowStats(x: Float32Array, rows: number, d: number, eps: number) {
@@ -47,6 +47,12 @@ function forwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const d = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / d;
   const out = backend.makeOutput(x.shape, "float32");
+  const simd = d % 4 === 0 ? simdOf(backend) : null;
+  if (simd) {
+    const [px, pg, pb, py] = [x, gain, bias, out].map((t) => offsetOf(backend, t));
+    simd.forward(px, pg, pb, py, rows, d, float32Bits(eps));
+    return out;
+  }
   // Views after makeOutput: growing the wasm heap detaches older views.
   const [xs, g, b, y] = [x, gain, bias, out].map((t) => backend.typedArrayFromHeap(t));
   const { mean, rstd } = rowStats(xs, rows, d, eps);
@@ -71,6 +77,12 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
     backend.makeOutput([d], "float32"),
     backend.makeOutput([d], "float32"),
   ];
+  const simd = d % 4 === 0 ? simdOf(backend) : null;
+  if (simd) {
+    const [pdy, px, pg, pdx, pdg, pdb] = [dy, x, gain, ...outs].map((t) => offsetOf(backend, t));
+    simd.backward(pdy, px, pg, pdx, pdg, pdb, rows, d, float32Bits(eps));
+    return outs;
+  }
   const [dys, xs, g, dx, dgainOut, dbiasOut] = [dy, x, gain, ...outs].map((t) =>
     backend.typedArrayFromHeap(t)
   );

@@ -1,0 +1,271 @@
+/**
+ * WebAssembly SIMD LayerNorm over rows of `d` float32 values (`d` a multiple
+ * of 4) at byte offsets of a wasm memory, assembled by `wasm_asm.ts`:
+ *
+ * - `forward(x, gain, bias, y, rows, d, epsBits)`:
+ *   `y = (x - mean) * rstd * gain + bias`, `rstd = 1 / sqrt(var + eps)`.
+ * - `backward(dy, x, gain, dx, dgain, dbias, rows, d, epsBits)`:
+ *   `dx = rstd (g - mean(g) - xhat mean(g xhat))` with `g = dy gain`, and
+ *   `dgain = sum(dy xhat)`, `dbias = sum(dy)` over rows.
+ *
+ * Means and variances take two passes (no `E[x^2] - mean^2` cancellation), in
+ * four float32 lanes. `epsBits` is `eps` as float32 bits (the functions take
+ * i32 arguments only).
+ *
+ * @module
+ */
+import {
+  add,
+  below,
+  FunctionBuilder,
+  get,
+  i32,
+  inc,
+  type KernelFunction,
+  kernelModule,
+  laneSum,
+  mul,
+  OP,
+  set,
+  splat,
+  TYPE,
+  v128Load,
+  v128Store,
+  v128Zero,
+  vAdd,
+  vMul,
+  vSub,
+  whileLoop,
+} from "./wasm_asm.ts";
+
+/** Locals and code shared by both kernels: row statistics of `x`. */
+class RowStats {
+  readonly mean: number;
+  readonly rstd: number;
+  readonly meanV: number;
+  readonly rstdV: number;
+  readonly acc: number;
+  readonly t: number;
+  readonly i: number;
+  readonly width: number;
+  readonly count: number;
+  readonly eps: number;
+
+  constructor(f: FunctionBuilder) {
+    [this.mean, this.rstd, this.count, this.eps] = f.locals(TYPE.f32, 4);
+    [this.meanV, this.rstdV, this.acc, this.t] = f.locals(TYPE.v128, 4);
+    [this.i, this.width] = f.locals(TYPE.i32, 2);
+  }
+
+  /** Sets `width = 4 d` (bytes per row), `count = d` and `eps` from its bits. */
+  setup(d: number, epsBits: number): number[] {
+    return [
+      ...mul(get(d), i32(4)),
+      ...set(this.width),
+      ...get(d),
+      OP.f32ConvertI32U,
+      ...set(this.count),
+      ...get(epsBits),
+      OP.f32ReinterpretI32,
+      ...set(this.eps),
+    ];
+  }
+
+  /** `for (i = 0; i < width; i += 16) body` over one row's bytes. */
+  overRow(body: number[]): number[] {
+    return [
+      ...i32(0),
+      ...set(this.i),
+      ...whileLoop(below(this.i, this.width), [...body, ...inc(this.i, i32(16))]),
+    ];
+  }
+
+  /** Mean and rstd of the row at byte offset local `row`, also splatted to meanV, rstdV. */
+  of(row: number): number[] {
+    const x = v128Load(add(get(row), get(this.i)));
+    const centred = [...vSub(x, get(this.meanV)), ...set(this.t)];
+    return [
+      ...v128Zero,
+      ...set(this.acc),
+      ...this.overRow([...vAdd(get(this.acc), x), ...set(this.acc)]),
+      ...laneSum(this.acc),
+      ...get(this.count),
+      OP.f32Div,
+      ...set(this.mean),
+      ...splat(get(this.mean)),
+      ...set(this.meanV),
+      ...v128Zero,
+      ...set(this.acc),
+      ...this.overRow([
+        ...centred,
+        ...vAdd(get(this.acc), vMul(get(this.t), get(this.t))),
+        ...set(this.acc),
+      ]),
+      // rstd = 1 / sqrt(sum / d + eps)
+      OP.f32Const,
+      0,
+      0,
+      0x80,
+      0x3f, // 1.0
+      ...laneSum(this.acc),
+      ...get(this.count),
+      OP.f32Div,
+      ...get(this.eps),
+      OP.f32Add,
+      OP.f32Sqrt,
+      OP.f32Div,
+      ...set(this.rstd),
+      ...splat(get(this.rstd)),
+      ...set(this.rstdV),
+    ];
+  }
+
+  /** `(x[row + i] - mean) * rstd`, four lanes. */
+  xhat(row: number): number[] {
+    return vMul(vSub(v128Load(add(get(row), get(this.i))), get(this.meanV)), get(this.rstdV));
+  }
+}
+
+function forwardKernel(): KernelFunction {
+  const f = new FunctionBuilder(7);
+  const [x, gain, bias, y, rows, d, epsBits] = [0, 1, 2, 3, 4, 5, 6];
+  const [r, xRow, yRow] = f.locals(TYPE.i32, 3);
+  const s = new RowStats(f);
+  const at = (base: number) => add(get(base), get(s.i));
+  const write = v128Store(
+    at(yRow),
+    vAdd(vMul(s.xhat(xRow), v128Load(at(gain))), v128Load(at(bias))),
+  );
+  const row = [
+    ...add(get(x), mul(get(r), get(s.width))),
+    ...set(xRow),
+    ...add(get(y), mul(get(r), get(s.width))),
+    ...set(yRow),
+    ...s.of(xRow),
+    ...s.overRow(write),
+    ...inc(r, i32(1)),
+  ];
+  const code = [...s.setup(d, epsBits), ...i32(0), ...set(r), ...whileLoop(below(r, rows), row)];
+  return { name: "forward", params: 7, body: f.encode(code) };
+}
+
+function backwardKernel(): KernelFunction {
+  const f = new FunctionBuilder(9);
+  const [dy, x, gain, dx, dgain, dbias, rows, d, epsBits] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [r, xRow, dyRow, dxRow] = f.locals(TYPE.i32, 4);
+  const [m1, m2, xh, g, dyv] = f.locals(TYPE.v128, 5);
+  const s = new RowStats(f);
+  const at = (base: number) => add(get(base), get(s.i));
+  const mean = (acc: number) => [...laneSum(acc), ...get(s.count), OP.f32Div];
+  const sums = s.overRow([
+    ...s.xhat(xRow),
+    ...set(xh),
+    ...v128Load(at(dyRow)),
+    ...set(dyv),
+    ...vMul(get(dyv), v128Load(at(gain))),
+    ...set(g),
+    ...vAdd(get(m1), get(g)),
+    ...set(m1),
+    ...vAdd(get(m2), vMul(get(g), get(xh))),
+    ...set(m2),
+    ...v128Store(at(dgain), vAdd(v128Load(at(dgain)), vMul(get(dyv), get(xh)))),
+    ...v128Store(at(dbias), vAdd(v128Load(at(dbias)), get(dyv))),
+  ]);
+  const write = s.overRow(v128Store(
+    at(dxRow),
+    vMul(
+      get(s.rstdV),
+      vSub(
+        vSub(vMul(v128Load(at(dyRow)), v128Load(at(gain))), get(m1)),
+        vMul(s.xhat(xRow), get(m2)),
+      ),
+    ),
+  ));
+  const row = [
+    ...add(get(x), mul(get(r), get(s.width))),
+    ...set(xRow),
+    ...add(get(dy), mul(get(r), get(s.width))),
+    ...set(dyRow),
+    ...add(get(dx), mul(get(r), get(s.width))),
+    ...set(dxRow),
+    ...s.of(xRow),
+    ...v128Zero,
+    ...set(m1),
+    ...v128Zero,
+    ...set(m2),
+    ...sums,
+    ...splat(mean(m1)),
+    ...set(m1),
+    ...splat(mean(m2)),
+    ...set(m2),
+    ...write,
+    ...inc(r, i32(1)),
+  ];
+  const zero = s.overRow([...v128Store(at(dgain), v128Zero), ...v128Store(at(dbias), v128Zero)]);
+  const code = [
+    ...s.setup(d, epsBits),
+    ...zero,
+    ...i32(0),
+    ...set(r),
+    ...whileLoop(below(r, rows), row),
+  ];
+  return { name: "backward", params: 9, body: f.encode(code) };
+}
+
+/** The module's bytes; `shared` must match the memory it will import. */
+export function simdLayerNormModule(shared: boolean): Uint8Array<ArrayBuffer> {
+  return kernelModule([forwardKernel(), backwardKernel()], shared);
+}
+
+/** The kernels of one instance, over the memory it was made with (byte offsets). */
+export interface SimdLayerNorm {
+  /** `y = (x - mean) * rstd * gain + bias` over `rows` rows of `d` (`d % 4 == 0`). */
+  forward(
+    x: number,
+    gain: number,
+    bias: number,
+    y: number,
+    rows: number,
+    d: number,
+    epsBits: number,
+  ): void;
+  /** `dx`, and `dgain`, `dbias` summed over rows (see the module notes). */
+  backward(
+    dy: number,
+    x: number,
+    gain: number,
+    dx: number,
+    dgain: number,
+    dbias: number,
+    rows: number,
+    d: number,
+    epsBits: number,
+  ): void;
+}
+
+/** `eps` as the bits of a float32, the kernels' `epsBits`. */
+export function float32Bits(eps: number): number {
+  return new Int32Array(new Float32Array([eps]).buffer)[0];
+}
+
+/**
+ * Instantiates the kernels over `memory`.
+ *
+ * @example
+ * ```ts
+ * import { float32Bits, simdLayerNorm } from "./simd_layer_norm.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const heap = new Float32Array(memory.buffer);
+ * heap.set([1, 2, 3, 4], 0); // x: one row at byte 0
+ * heap.set([1, 1, 1, 1], 4); // gain at byte 16
+ * heap.set([0, 0, 0, 0], 8); // bias at byte 32
+ * simdLayerNorm(memory).forward(0, 16, 32, 48, 1, 4, float32Bits(1e-5));
+ * heap.slice(12, 16); // about [-1.342, -0.447, 0.447, 1.342]
+ * ```
+ */
+export function simdLayerNorm(memory: WebAssembly.Memory): SimdLayerNorm {
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    memory.buffer instanceof SharedArrayBuffer;
+  const module = new WebAssembly.Module(simdLayerNormModule(shared));
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdLayerNorm;
+}
