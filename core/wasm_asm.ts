@@ -46,11 +46,21 @@ export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60, void: 0x40 }
 const SIMD = {
   load: 0x00,
   store: 0x0b,
+  i32x4Splat: 0x11,
   f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f,
+  f32x4Ge: 0x46,
+  v128Bitselect: 0x52,
+  f32x4Nearest: 0x6a,
+  i32x4Shl: 0xab,
+  i32x4Add: 0xae,
+  f32x4Abs: 0xe0,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Max: 0xe9,
+  i32x4TruncSatF32x4S: 0xf8,
   f32x4RelaxedMadd: 0x105,
 };
 
@@ -112,8 +122,13 @@ export const minU = (x: number[], y: number[]): number[] => [
   OP.i32LeU,
   OP.select,
 ];
+/** `f32.const c` (rounded to float32). */
+export const f32Const = (c: number): number[] => [
+  OP.f32Const,
+  ...new Uint8Array(new Float32Array([c]).buffer),
+];
 /** `f32.const 0`. */
-export const f32Zero: number[] = [OP.f32Const, 0, 0, 0, 0];
+export const f32Zero: number[] = f32Const(0);
 /** The float32 at byte address `addr + offset`. */
 export const f32Load = (addr: number[], offset = 0): number[] => [
   ...addr,
@@ -168,6 +183,38 @@ export const vAdd = (x: number[], y: number[]): number[] => [...x, ...y, ...simd
 export const vSub = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Sub)];
 /** `x * y`, lane by lane (float32). */
 export const vMul = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Mul)];
+/** `x / y`, lane by lane (float32). */
+export const vDiv = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Div)];
+/** `max(x, y)`, lane by lane (float32). */
+export const vMax = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Max)];
+/** `|x|`, lane by lane (float32). */
+export const vAbs = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Abs)];
+/** `x` rounded to the nearest integer (ties to even), lane by lane, still float32. */
+export const vNearest = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Nearest)];
+/** All-ones lanes where `x >= y` (float32 compare), zeros elsewhere. */
+export const vGe = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Ge)];
+/** Lanes of `x` where `mask` is all ones, of `y` where it is zero. */
+export const vSelect = (mask: number[], x: number[], y: number[]): number[] => [
+  ...x,
+  ...y,
+  ...mask,
+  ...simd(SIMD.v128Bitselect),
+];
+/** `c` in all four float32 lanes. */
+export const vConst = (c: number): number[] => splat(f32Const(c));
+/**
+ * `2^n` for float32 lanes `n` holding integers in [-126, 127]: the exponent
+ * bits `(n + 127) << 23`.
+ */
+export const vExp2Int = (n: number[]): number[] => [
+  ...n,
+  ...simd(SIMD.i32x4TruncSatF32x4S),
+  ...i32(127),
+  ...simd(SIMD.i32x4Splat),
+  ...simd(SIMD.i32x4Add),
+  ...i32(23),
+  ...simd(SIMD.i32x4Shl),
+];
 /** The sum of the four float32 lanes of the v128 local `v`. */
 export function laneSum(v: number): number[] {
   const lane = (i: number) => [...get(v), ...simd(SIMD.f32x4ExtractLane, i)];

@@ -31,6 +31,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { rowBlock, simdMatMul } from "./simd_matmul.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+import { registerWasmGelu } from "./wasm_gelu.ts";
 import { registerWasmLayerNorm } from "./wasm_layer_norm.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -156,7 +157,8 @@ function replaceKernel(
 /**
  * Replaces the wasm backend's `Identity`, `Cast`, `Slice`, `SplitV`, `Sum`
  * and `BatchMatMul` with the faster versions described in this module's
- * notes, and registers the fused LayerNorm of `wasm_layer_norm.ts`. Values are unchanged within float32 rounding (tests compare them
+ * notes, and registers the fused LayerNorm and GELU of `wasm_layer_norm.ts`
+ * and `wasm_gelu.ts`. Values are unchanged within float32 rounding (tests compare them
  * with the cpu backend); idempotent; call before or after the backend
  * starts. `useBackend("wasm")` calls it.
  *
@@ -225,5 +227,6 @@ export function useFastWasmKernels(): void {
   });
   simdTransposeA = true;
   registerWasmLayerNorm();
+  registerWasmGelu();
   installed = true;
 }

@@ -1,0 +1,179 @@
+/**
+ * WebAssembly SIMD GELU (exact form, `x Phi(x)`) and its derivative over
+ * float32 arrays whose length is a multiple of 4, at byte offsets of a wasm
+ * memory, assembled by `wasm_asm.ts`:
+ *
+ * - `forward(x, y, count)`: `y = x Phi(x)`, `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
+ * - `backward(dy, x, dx, count)`: `dx = dy (Phi(x) + x phi(x))`, `phi` the
+ *   standard normal density.
+ *
+ * `erf` is Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, the
+ * size of float32 rounding near 1): `1 - erf(|z|) = poly(t) exp(-z^2)`,
+ * `t = 1 / (1 + 0.3275911 |z|)`, which also gives the lower tail without
+ * cancellation. `exp` of a non-positive argument is `2^n p(r)` with
+ * `n = round(y / ln 2)`, `r = y - n ln 2` (ln 2 in two parts) and `p` its
+ * Taylor polynomial of degree 6 (relative error about 1e-7 for |r| < 0.35).
+ *
+ * @module
+ */
+import {
+  add,
+  below,
+  FunctionBuilder,
+  get,
+  i32,
+  inc,
+  type KernelFunction,
+  kernelModule,
+  set,
+  TYPE,
+  v128Load,
+  v128Store,
+  vAbs,
+  vAdd,
+  vConst,
+  vDiv,
+  vExp2Int,
+  vGe,
+  vMax,
+  vMul,
+  vNearest,
+  vSelect,
+  vSub,
+  whileLoop,
+} from "./wasm_asm.ts";
+
+const ERF_P = 0.3275911;
+const ERF_A = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429];
+const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720];
+const LN2_HI = 0.693145751953125; // ln 2 to 16 bits: n * LN2_HI is exact for |n| < 2^8
+const LN2_LO = 1.428606765330187e-6;
+
+/** `c0 + x (c1 + x (c2 + ...))` for the v128 local `x`. */
+function horner(x: number, coeffs: number[]): number[] {
+  let code = vConst(coeffs[coeffs.length - 1]);
+  for (let i = coeffs.length - 2; i >= 0; i--) code = vAdd(vMul(code, get(x)), vConst(coeffs[i]));
+  return code;
+}
+
+/** Locals and code shared by both kernels: `Phi(x)` and `exp(-x^2 / 2)` of the lanes at `x`. */
+class NormalCdf {
+  readonly x: number;
+  readonly cdf: number;
+  readonly gauss: number;
+  readonly #z: number;
+  readonly #t: number;
+  readonly #n: number;
+  readonly #r: number;
+
+  constructor(f: FunctionBuilder) {
+    [this.x, this.cdf, this.gauss, this.#z, this.#t, this.#n, this.#r] = f.locals(TYPE.v128, 7);
+  }
+
+  /** Sets `cdf = Phi(x)` and `gauss = exp(-x^2 / 2)` from the lanes in local `x`. */
+  compute(): number[] {
+    const [z, t, n, r] = [this.#z, this.#t, this.#n, this.#r];
+    return [
+      ...vMul(get(this.x), vConst(Math.SQRT1_2)),
+      ...set(z),
+      ...vDiv(vConst(1), vAdd(vConst(1), vMul(vConst(ERF_P), vAbs(get(z))))),
+      ...set(t),
+      // exp(y), y = max(-z^2, -87)
+      ...vMax(vSub(vConst(0), vMul(get(z), get(z))), vConst(-87)),
+      ...set(r),
+      ...vNearest(vMul(get(r), vConst(Math.LOG2E))),
+      ...set(n),
+      ...vSub(vSub(get(r), vMul(get(n), vConst(LN2_HI))), vMul(get(n), vConst(LN2_LO))),
+      ...set(r),
+      ...vMul(horner(r, EXP_TAYLOR), vExp2Int(get(n))),
+      ...set(this.gauss),
+      // q = 1 - erf(|z|) = t poly(t) exp(-z^2); Phi = z >= 0 ? 1 - q / 2 : q / 2
+      ...vMul(vMul(get(t), horner(t, ERF_A)), vMul(get(this.gauss), vConst(0.5))),
+      ...set(t),
+      ...vSelect(vGe(get(this.x), vConst(0)), vSub(vConst(1), get(t)), get(t)),
+      ...set(this.cdf),
+    ];
+  }
+}
+
+/** `for (i = 0; i < 4 count; i += 16) body` with `at(base)` the address `base + i`. */
+function overLanes(
+  f: FunctionBuilder,
+  count: number,
+  body: (at: (base: number) => number[]) => number[],
+): number[] {
+  const [i, end] = f.locals(TYPE.i32, 2);
+  const at = (base: number) => add(get(base), get(i));
+  return [
+    ...get(count),
+    ...i32(4),
+    0x6c, // i32.mul
+    ...set(end),
+    ...i32(0),
+    ...set(i),
+    ...whileLoop(below(i, end), [...body(at), ...inc(i, i32(16))]),
+  ];
+}
+
+function forwardKernel(): KernelFunction {
+  const f = new FunctionBuilder(3);
+  const [x, y, count] = [0, 1, 2];
+  const phi = new NormalCdf(f);
+  const code = overLanes(f, count, (at) => [
+    ...v128Load(at(x)),
+    ...set(phi.x),
+    ...phi.compute(),
+    ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf))),
+  ]);
+  return { name: "forward", params: 3, body: f.encode(code) };
+}
+
+function backwardKernel(): KernelFunction {
+  const f = new FunctionBuilder(4);
+  const [dy, x, dx, count] = [0, 1, 2, 3];
+  const phi = new NormalCdf(f);
+  const density = vMul(get(phi.gauss), vConst(1 / Math.sqrt(2 * Math.PI)));
+  const code = overLanes(f, count, (at) => [
+    ...v128Load(at(x)),
+    ...set(phi.x),
+    ...phi.compute(),
+    ...v128Store(
+      at(dx),
+      vMul(v128Load(at(dy)), vAdd(get(phi.cdf), vMul(get(phi.x), density))),
+    ),
+  ]);
+  return { name: "backward", params: 4, body: f.encode(code) };
+}
+
+/** The module's bytes; `shared` must match the memory it will import. */
+export function simdGeluModule(shared: boolean): Uint8Array<ArrayBuffer> {
+  return kernelModule([forwardKernel(), backwardKernel()], shared);
+}
+
+/** The kernels of one instance, over the memory it was made with (byte offsets). */
+export interface SimdGelu {
+  /** `y = x Phi(x)` over `count` floats (`count % 4 == 0`). */
+  forward(x: number, y: number, count: number): void;
+  /** `dx = dy (Phi(x) + x phi(x))` over `count` floats (`count % 4 == 0`). */
+  backward(dy: number, x: number, dx: number, count: number): void;
+}
+
+/**
+ * Instantiates the kernels over `memory`.
+ *
+ * @example
+ * ```ts
+ * import { simdGelu } from "./simd_gelu.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const heap = new Float32Array(memory.buffer);
+ * heap.set([-1, 0, 1, 2], 0);
+ * simdGelu(memory).forward(0, 16, 4);
+ * heap.slice(4, 8); // about [-0.1587, 0, 0.8413, 1.9545]
+ * ```
+ */
+export function simdGelu(memory: WebAssembly.Memory): SimdGelu {
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    memory.buffer instanceof SharedArrayBuffer;
+  const module = new WebAssembly.Module(simdGeluModule(shared));
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdGelu;
+}

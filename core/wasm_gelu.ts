@@ -1,0 +1,117 @@
+/**
+ * GELU (exact form) as one tfjs kernel on the wasm backend, forward and
+ * backward.
+ *
+ * Built from tfjs ops, `0.5 x (1 + erf(x / sqrt 2))` is 5 kernels forward
+ * and about 10 backward, and tfjs-wasm's `Erf` alone takes ~7 ns an element.
+ * Here each direction is one SIMD kernel (`simd_gelu.ts`) where the length is
+ * a multiple of 4, else a JavaScript loop with the same formulas.
+ *
+ * Second order: the backward kernel's gradient with respect to its incoming
+ * gradient is the backward kernel again, and with respect to `x` it is
+ * `dy phi(x) (2 - x^2)` from tfjs ops, so derivatives of gradients stay exact.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { simdGelu } from "./simd_gelu.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+
+const FORWARD = "StarsGelu";
+const BACKWARD = "StarsGeluGrad";
+const simdOf = perHeap(simdGelu);
+
+/** Abramowitz and Stegun 7.1.26: `1 - erf(|z|)`, absolute error below 1.5e-7. */
+function erfcAbs(z: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(z));
+  const poly = t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return poly * Math.exp(-z * z);
+}
+
+/** `Phi(x)`, the standard normal distribution function. */
+function normalCdf(x: number): number {
+  const half = 0.5 * erfcAbs(x * Math.SQRT1_2);
+  return x >= 0 ? 1 - half : half;
+}
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function forwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { x } = args.inputs as Record<string, tf.TensorInfo>;
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(x.shape, "float32");
+  const count = tf.util.sizeFromShape(x.shape);
+  const simd = count % 4 === 0 ? simdOf(backend) : null;
+  if (simd) {
+    simd.forward(offsetOf(backend, x), offsetOf(backend, out), count);
+    return out;
+  }
+  // Views after makeOutput: growing the wasm heap detaches older views.
+  const [xs, y] = [x, out].map((t) => backend.typedArrayFromHeap(t));
+  for (let i = 0; i < count; i++) y[i] = xs[i] * normalCdf(xs[i]);
+  return out;
+}
+
+function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { dy, x } = args.inputs as Record<string, tf.TensorInfo>;
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(x.shape, "float32");
+  const count = tf.util.sizeFromShape(x.shape);
+  const simd = count % 4 === 0 ? simdOf(backend) : null;
+  if (simd) {
+    simd.backward(offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out), count);
+    return out;
+  }
+  const [dys, xs, dx] = [dy, x, out].map((t) => backend.typedArrayFromHeap(t));
+  for (let i = 0; i < count; i++) {
+    const v = xs[i];
+    dx[i] = dys[i] * (normalCdf(v) + v * Math.exp(-0.5 * v * v) * INV_SQRT_2PI);
+  }
+  return out;
+}
+
+/** `dy * gelu'(x)`, by the backward kernel. */
+function geluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(BACKWARD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+}
+
+let registered = false;
+
+/**
+ * Registers the fused GELU kernels and gradients for the wasm backend
+ * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
+ */
+export function registerWasmGelu(): void {
+  if (registered) return;
+  tf.registerKernel({ kernelName: FORWARD, backendName: "wasm", kernelFunc: forwardKernel });
+  tf.registerKernel({ kernelName: BACKWARD, backendName: "wasm", kernelFunc: backwardKernel });
+  tf.registerGradient({
+    kernelName: FORWARD,
+    inputsToSave: ["x"],
+    gradFunc: (dy, [x]) => ({ x: () => geluGrad(dy as tf.Tensor, x) }),
+  });
+  tf.registerGradient({
+    kernelName: BACKWARD,
+    inputsToSave: ["dy", "x"],
+    gradFunc: (w, [dy, x]) => ({
+      dy: () => geluGrad(w as tf.Tensor, x),
+      // gelu''(x) = phi(x) (2 - x^2)
+      x: () => {
+        const density = tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), INV_SQRT_2PI);
+        return tf.mul(tf.mul(w as tf.Tensor, dy), tf.mul(density, tf.sub(2, tf.square(x))));
+      },
+    }),
+  });
+  registered = true;
+}
+
+/** Whether the fused GELU runs on the active backend. */
+export function fusedGeluReady(): boolean {
+  return registered && tf.getBackend() === "wasm";
+}
+
+/** `x Phi(x)` as one kernel (see the module notes); needs {@linkcode fusedGeluReady}. */
+export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(FORWARD, { x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+}
