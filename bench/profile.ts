@@ -2,7 +2,8 @@
  * `deno run -A bench/profile.ts`: where the time goes, per tfjs kernel
  * (count, total ms, share), from `tf.profile`, for one bench-small training
  * step and for one depth of the sweep (512 problems decoded at 10 loops with
- * the per-loop cache). Each summary line sets the wall time against the time
+ * the per-loop cache). `STARS_PROFILE_CONFIG=paper` profiles the paper's
+ * configuration's step instead (a GPU job), `STARS_BACKEND` picks the backend. Each summary line sets the wall time against the time
  * inside kernels: the rest is dispatch (JavaScript, tfjs bookkeeping, reads).
  * Kernel counts are exact; times are as noisy as the machine.
  */
@@ -12,7 +13,7 @@ import { depthSweep } from "../eval/sweep.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
-import { BENCH_SMALL, benchSetup } from "./step_time.ts";
+import { BENCH_SMALL, benchSetup, PAPER_BENCH } from "./step_time.ts";
 
 const backend = await useBackend((Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm");
 
@@ -55,10 +56,13 @@ async function profile(what: Record<string, unknown>, run: () => Promise<unknown
 }
 
 // 1. One training step.
-const setup = benchSetup(BENCH_SMALL);
+const paper = Deno.env.get("STARS_PROFILE_CONFIG") === "paper";
+const config = paper ? PAPER_BENCH : BENCH_SMALL;
+const setup = benchSetup(config);
 let step = 0;
-await profile({ profile: "train_step", config: BENCH_SMALL }, () => setup.run(step++));
+await profile({ profile: "train_step", config }, () => setup.run(step++));
 setup.dispose();
+if (paper) Deno.exit(0);
 
 // 2. One depth of the sweep: 512 problems, every answer token at 10 loops.
 const task = arithmeticTask({ digits: 4 });

@@ -1,24 +1,17 @@
 /**
- * GELU (exact form) as one tfjs kernel on the wasm backend, forward and
- * backward.
- *
- * Built from tfjs ops, `0.5 x (1 + erf(x / sqrt 2))` is 5 kernels forward
- * and about 10 backward, and tfjs-wasm's `Erf` alone takes ~7 ns an element.
- * Here each direction is one SIMD kernel (`simd_gelu.ts`) where the length is
- * a multiple of 4, else a JavaScript loop with the same formulas.
- *
- * Second order: the backward kernel's gradient with respect to its incoming
- * gradient is the backward kernel again, and with respect to `x` it is
- * `dy phi(x) (2 - x^2)` from tfjs ops, so derivatives of gradients stay exact.
+ * The wasm kernels of the fused GELU (`gelu_op.ts`): the SIMD kernels of
+ * `simd_gelu.ts` where the length is a multiple of 4, else a JavaScript loop
+ * with the same formulas (erf by Abramowitz and Stegun 7.1.26).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { GELU, GELU_GRAD, registerGeluGradients } from "./gelu_op.ts";
 import { simdGelu } from "./simd_gelu.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 
-const FORWARD = "StarsGelu";
-const BACKWARD = "StarsGeluGrad";
+const FORWARD = GELU;
+const BACKWARD = GELU_GRAD;
 const simdOf = perHeap(simdGelu);
 
 /** Abramowitz and Stegun 7.1.26: `1 - erf(|z|)`, absolute error below 1.5e-7. */
@@ -71,47 +64,16 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   return out;
 }
 
-/** `dy * gelu'(x)`, by the backward kernel. */
-function geluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  return tf.engine().runKernel(BACKWARD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor;
-}
-
 let registered = false;
 
 /**
- * Registers the fused GELU kernels and gradients for the wasm backend
+ * Registers the fused GELU's wasm kernels and the op's gradients
  * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
  */
 export function registerWasmGelu(): void {
   if (registered) return;
   tf.registerKernel({ kernelName: FORWARD, backendName: "wasm", kernelFunc: forwardKernel });
   tf.registerKernel({ kernelName: BACKWARD, backendName: "wasm", kernelFunc: backwardKernel });
-  tf.registerGradient({
-    kernelName: FORWARD,
-    inputsToSave: ["x"],
-    gradFunc: (dy, [x]) => ({ x: () => geluGrad(dy as tf.Tensor, x) }),
-  });
-  tf.registerGradient({
-    kernelName: BACKWARD,
-    inputsToSave: ["dy", "x"],
-    gradFunc: (w, [dy, x]) => ({
-      dy: () => geluGrad(w as tf.Tensor, x),
-      // gelu''(x) = phi(x) (2 - x^2)
-      x: () => {
-        const density = tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), INV_SQRT_2PI);
-        return tf.mul(tf.mul(w as tf.Tensor, dy), tf.mul(density, tf.sub(2, tf.square(x))));
-      },
-    }),
-  });
+  registerGeluGradients();
   registered = true;
-}
-
-/** Whether the fused GELU runs on the active backend. */
-export function fusedGeluReady(): boolean {
-  return registered && tf.getBackend() === "wasm";
-}
-
-/** `x Phi(x)` as one kernel (see the module notes); needs {@linkcode fusedGeluReady}. */
-export function fusedGelu(x: tf.Tensor): tf.Tensor {
-  return tf.engine().runKernel(FORWARD, { x } as unknown as tf.NamedTensorMap) as tf.Tensor;
 }

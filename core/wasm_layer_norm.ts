@@ -1,26 +1,17 @@
 /**
- * LayerNorm as one tfjs kernel on the wasm backend, forward and backward.
- *
- * Built from tfjs ops, a LayerNorm is about 10 kernels forward and 25
- * backward (moments, broadcasts and their reductions); the sandwich
- * placements run four per layer and loop, so a bench-small training step
- * spent a quarter of its kernel launches on them. Here the forward is one
- * kernel and the backward another, which also returns the gain and bias
- * gradients: the SIMD kernels of `simd_layer_norm.ts` where the width is a
- * multiple of 4, else passes over rows in float64 in JavaScript.
- *
- * Second order: the backward kernel's own gradient is written out in tfjs
- * ops (see `backwardGradient`), so derivatives of gradients (`jvpExact`, a
- * penalty on `J^T u`) stay exact. Only the first-order path is fused.
+ * The wasm kernels of the fused LayerNorm (`layer_norm_op.ts`): the SIMD
+ * kernels of `simd_layer_norm.ts` where the width is a multiple of 4, else
+ * passes over rows in float64 in JavaScript, on the wasm heap.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "./layer_norm_op.ts";
 import { float32Bits, simdLayerNorm } from "./simd_layer_norm.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 
-const FORWARD = "StarsLayerNorm";
-const BACKWARD = "StarsLayerNormGrad";
+const FORWARD = LAYER_NORM;
+const BACKWARD = LAYER_NORM_GRAD;
 
 const simdOf = perHeap(simdLayerNorm);
 
@@ -110,53 +101,10 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   return outs;
 }
 
-/**
- * The gradient of the backward kernel, from tfjs ops: for cotangents
- * `(a, bg, bb)` of `(dx, dgain, dbias)`, the derivatives of
- * `P = <a, dx> + <bg, sum(dy xhat)> + <bb, sum(dy)>` with respect to `dy`,
- * `x` and `gain`. With `S v = rstd (v - mean(v) - xhat mean(v xhat))` (the
- * Jacobian of `xhat`, symmetric) and `g = dy gain`, so that `dx = S g`:
- *
- * - `dP/ddy = gain S a + xhat bg + bb`
- * - `dP/dgain = sum(dy S a)` over rows
- * - `dP/dx = S(bg dy) - rstd (xhat mean(a dx) + mean(g xhat) S a + mean(a xhat) dx)`
- *
- * (Nested `tf.grad` inside a gradient would corrupt tfjs's tape, hence the
- * closed form; the tests check it against autodiff of the tfjs-op layer
- * norm.)
- */
-function backwardGradient(
-  dy: tf.Tensor,
-  x: tf.Tensor,
-  gain: tf.Tensor,
-  [a, bg, bb]: tf.Tensor[],
-  eps: number,
-): { dy: tf.Tensor; x: tf.Tensor; gain: tf.Tensor } {
-  const meanLast = (v: tf.Tensor) => tf.mean(v, -1, true);
-  const { mean, variance } = tf.moments(x, -1, true);
-  const rstd = tf.rsqrt(tf.add(variance, eps));
-  const xhat = tf.mul(tf.sub(x, mean), rstd);
-  const S = (v: tf.Tensor) =>
-    tf.mul(tf.sub(tf.sub(v, meanLast(v)), tf.mul(xhat, meanLast(tf.mul(v, xhat)))), rstd);
-  const g = tf.mul(dy, gain);
-  const dx = S(g), sa = S(a);
-  const rows = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  const inner = tf.addN([
-    tf.mul(xhat, meanLast(tf.mul(a, dx))),
-    tf.mul(meanLast(tf.mul(g, xhat)), sa),
-    tf.mul(meanLast(tf.mul(a, xhat)), dx),
-  ]);
-  return {
-    dy: tf.addN([tf.mul(gain, sa), tf.mul(xhat, bg), tf.broadcastTo(bb, x.shape)]),
-    x: tf.sub(S(tf.mul(bg, dy)), tf.mul(rstd, inner)),
-    gain: tf.sum(tf.mul(dy, sa), rows),
-  };
-}
-
 let registered = false;
 
 /**
- * Registers the fused LayerNorm kernels and gradients for the wasm backend
+ * Registers the fused LayerNorm's wasm kernels and the op's gradients
  * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
  */
 export function registerWasmLayerNorm(): void {
@@ -167,46 +115,6 @@ export function registerWasmLayerNorm(): void {
     backendName: "wasm",
     kernelFunc: backwardKernel as unknown as tf.KernelFunc,
   });
-  tf.registerGradient({
-    kernelName: FORWARD,
-    inputsToSave: ["x", "gain"],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, gain] = saved;
-      const [dx, dgain, dbias] = tf.engine().runKernel(
-        BACKWARD,
-        { dy: dy as tf.Tensor, x, gain },
-        attrs as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor[];
-      return { x: () => dx, gain: () => dgain, bias: () => dbias };
-    },
-  });
-  tf.registerGradient({
-    kernelName: BACKWARD,
-    inputsToSave: ["dy", "x", "gain"],
-    gradFunc: (dys, [dy, x, gain], attrs) => {
-      const eps = (attrs as unknown as { eps: number }).eps;
-      const grads = backwardGradient(dy, x, gain, dys as tf.Tensor[], eps);
-      return { dy: () => grads.dy, x: () => grads.x, gain: () => grads.gain };
-    },
-  });
+  registerLayerNormGradients();
   registered = true;
-}
-
-/** Whether the fused LayerNorm runs on the active backend. */
-export function fusedLayerNormReady(): boolean {
-  return registered && tf.getBackend() === "wasm";
-}
-
-/**
- * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis, as one
- * kernel (see the module notes); needs {@linkcode fusedLayerNormReady}.
- */
-export function fusedLayerNorm(
-  x: tf.Tensor,
-  gain: tf.Tensor,
-  bias: tf.Tensor,
-  eps: number,
-): tf.Tensor {
-  const inputs = { x, gain, bias } as unknown as tf.NamedTensorMap;
-  return tf.engine().runKernel(FORWARD, inputs, { eps }) as tf.Tensor;
 }

@@ -3,7 +3,7 @@
  * around a residual branch that the paper compares.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedLayerNorm, fusedLayerNormReady } from "../core/wasm_layer_norm.ts";
+import { fusedLayerNorm, fusedLayerNormReady } from "../core/layer_norm_op.ts";
 import type { NormPlacement, NormType } from "./config.ts";
 
 const EPS = 1e-5;
@@ -17,8 +17,9 @@ export interface NormParams {
 }
 
 /**
- * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis: one fused
- * kernel on wasm (core/wasm_layer_norm.ts), tfjs ops elsewhere.
+ * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis: the fused
+ * op where the backend has its kernels (core/layer_norm_op.ts), tfjs ops
+ * elsewhere.
  */
 export function layerNorm(x: tf.Tensor, p: NormParams): tf.Tensor {
   if (p.bias && fusedLayerNormReady()) return fusedLayerNorm(x, p.gain, p.bias, EPS);

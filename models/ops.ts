@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/rng.ts";
-import { fusedGelu, fusedGeluReady } from "../core/wasm_gelu.ts";
+import { fusedGelu, fusedGeluReady } from "../core/gelu_op.ts";
 import { wasmTransposeAIsFree } from "../core/wasm_kernels.ts";
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
@@ -53,7 +53,8 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 /**
  * GELU with the exact erf form: tfjs's second-order gradient is right
  * through erf and wrong through the tanh approximation (DESIGN.md section 2).
- * One fused kernel on wasm (core/wasm_gelu.ts), tfjs ops elsewhere.
+ * The fused op where the backend has its kernels (core/gelu_op.ts), tfjs ops
+ * elsewhere.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
   if (fusedGeluReady()) return fusedGelu(x);

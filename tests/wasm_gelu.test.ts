@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { useBackend } from "../core/backend.ts";
-import { fusedGeluReady } from "../core/wasm_gelu.ts";
+import { fusedGeluReady } from "../core/gelu_op.ts";
 import { gelu } from "../models/ops.ts";
 import { maxAbsDiff } from "./_backend.ts";
 

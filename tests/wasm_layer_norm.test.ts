@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { useBackend } from "../core/backend.ts";
-import { fusedLayerNormReady } from "../core/wasm_layer_norm.ts";
+import { fusedLayerNormReady } from "../core/layer_norm_op.ts";
 import { layerNorm } from "../models/norm.ts";
 import { maxAbsDiff } from "./_backend.ts";
 

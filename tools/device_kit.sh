@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds .devicekit/ (git-ignored) for a GPU runner that has no Deno and no
-# network: the benchmark bundled into one file, the Deno binary compressed,
+# network: the benchmark and the profiler bundled, the Deno binary compressed,
 # PyTorch's reference script, and the Vulkan/EGL loaders from Debian.
 # Then, with the device tool: run `bash tools/device_run.sh` with carry
 # [".devicekit"] (about 35 MB travels).
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 kit=.devicekit
 mkdir -p "$kit/gl"
 deno bundle --quiet --platform deno -o "$kit/bench.js" bench/main.ts
+deno bundle --quiet --platform deno -o "$kit/profile.js" bench/profile.ts
 cp ../shared/bench/torch_looped_ref.py "$kit/"
 [ -f "$kit/deno.xz" ] || xz -T2 -6 -c "$(command -v deno | xargs readlink -f)" >"$kit/deno.xz"
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'

@@ -1,0 +1,64 @@
+/**
+ * GELU (exact form, `x Phi(x)`) as one tfjs op with a kernel per backend
+ * (`StarsGelu`, `StarsGeluGrad`) and gradients shared by all of them.
+ *
+ * Built from tfjs ops, `0.5 x (1 + erf(x / sqrt 2))` is 5 kernels forward
+ * and about 10 backward. Kernels: `wasm_gelu.ts` (wasm) and
+ * `webgpu_gelu.ts` (WebGPU).
+ *
+ * Second order: the backward kernel's gradient with respect to its incoming
+ * gradient is the backward kernel again, and with respect to `x` it is
+ * `dy phi(x) (2 - x^2)` from tfjs ops, so derivatives of gradients stay exact.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The forward kernel's name: input `x`, output `x Phi(x)`. */
+export const GELU = "StarsGelu";
+/** The backward kernel's name: inputs `dy`, `x`, output `dy (Phi(x) + x phi(x))`. */
+export const GELU_GRAD = "StarsGeluGrad";
+
+const FORWARD = GELU;
+const BACKWARD = GELU_GRAD;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** `dy * gelu'(x)`, by the backward kernel. */
+function geluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(BACKWARD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+}
+
+let gradientsRegistered = false;
+
+/** Registers the op's gradients (idempotent; shared by every backend's kernels). */
+export function registerGeluGradients(): void {
+  if (gradientsRegistered) return;
+  tf.registerGradient({
+    kernelName: FORWARD,
+    inputsToSave: ["x"],
+    gradFunc: (dy, [x]) => ({ x: () => geluGrad(dy as tf.Tensor, x) }),
+  });
+  tf.registerGradient({
+    kernelName: BACKWARD,
+    inputsToSave: ["dy", "x"],
+    gradFunc: (w, [dy, x]) => ({
+      dy: () => geluGrad(w as tf.Tensor, x),
+      // gelu''(x) = phi(x) (2 - x^2)
+      x: () => {
+        const density = tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), INV_SQRT_2PI);
+        return tf.mul(tf.mul(w as tf.Tensor, dy), tf.mul(density, tf.sub(2, tf.square(x))));
+      },
+    }),
+  });
+  gradientsRegistered = true;
+}
+
+/** Whether the fused GELU has kernels on the active backend. */
+export function fusedGeluReady(): boolean {
+  return tf.getKernel(FORWARD, tf.getBackend()) !== undefined;
+}
+
+/** `x Phi(x)` as one kernel (see the module notes); needs {@linkcode fusedGeluReady}. */
+export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(FORWARD, { x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+}

@@ -1,0 +1,117 @@
+/**
+ * LayerNorm as one tfjs op with a kernel per backend (`StarsLayerNorm`,
+ * `StarsLayerNormGrad`) and gradients shared by all of them.
+ *
+ * Built from tfjs ops, a LayerNorm is about 10 kernels forward and 25
+ * backward (moments, broadcasts and their reductions); the sandwich
+ * placements run four per layer and loop. The fused op is one kernel
+ * forward; backward, one kernel returns the input, gain and bias gradients.
+ * Kernels: `wasm_layer_norm.ts` (wasm) and `webgpu_layer_norm.ts` (WebGPU).
+ *
+ * Second order: the backward kernel's own gradient is written out in tfjs
+ * ops (see `backwardGradient`), so derivatives of gradients (`jvpExact`, a
+ * penalty on `J^T u`) stay exact. Only the first-order path is fused.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The forward kernel's name: inputs `x`, `gain`, `bias`; attribute `eps`; output `y`. */
+export const LAYER_NORM = "StarsLayerNorm";
+/** The backward kernel's name: inputs `dy`, `x`, `gain`; outputs `[dx, dgain, dbias]`. */
+export const LAYER_NORM_GRAD = "StarsLayerNormGrad";
+
+const FORWARD = LAYER_NORM;
+const BACKWARD = LAYER_NORM_GRAD;
+
+/**
+ * The gradient of the backward kernel, from tfjs ops: for cotangents
+ * `(a, bg, bb)` of `(dx, dgain, dbias)`, the derivatives of
+ * `P = <a, dx> + <bg, sum(dy xhat)> + <bb, sum(dy)>` with respect to `dy`,
+ * `x` and `gain`. With `S v = rstd (v - mean(v) - xhat mean(v xhat))` (the
+ * Jacobian of `xhat`, symmetric) and `g = dy gain`, so that `dx = S g`:
+ *
+ * - `dP/ddy = gain S a + xhat bg + bb`
+ * - `dP/dgain = sum(dy S a)` over rows
+ * - `dP/dx = S(bg dy) - rstd (xhat mean(a dx) + mean(g xhat) S a + mean(a xhat) dx)`
+ *
+ * (Nested `tf.grad` inside a gradient would corrupt tfjs's tape, hence the
+ * closed form; the tests check it against autodiff of the tfjs-op layer
+ * norm.)
+ */
+function backwardGradient(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  gain: tf.Tensor,
+  [a, bg, bb]: tf.Tensor[],
+  eps: number,
+): { dy: tf.Tensor; x: tf.Tensor; gain: tf.Tensor } {
+  const meanLast = (v: tf.Tensor) => tf.mean(v, -1, true);
+  const { mean, variance } = tf.moments(x, -1, true);
+  const rstd = tf.rsqrt(tf.add(variance, eps));
+  const xhat = tf.mul(tf.sub(x, mean), rstd);
+  const S = (v: tf.Tensor) =>
+    tf.mul(tf.sub(tf.sub(v, meanLast(v)), tf.mul(xhat, meanLast(tf.mul(v, xhat)))), rstd);
+  const g = tf.mul(dy, gain);
+  const dx = S(g), sa = S(a);
+  const rows = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const inner = tf.addN([
+    tf.mul(xhat, meanLast(tf.mul(a, dx))),
+    tf.mul(meanLast(tf.mul(g, xhat)), sa),
+    tf.mul(meanLast(tf.mul(a, xhat)), dx),
+  ]);
+  return {
+    dy: tf.addN([tf.mul(gain, sa), tf.mul(xhat, bg), tf.broadcastTo(bb, x.shape)]),
+    x: tf.sub(S(tf.mul(bg, dy)), tf.mul(rstd, inner)),
+    gain: tf.sum(tf.mul(dy, sa), rows),
+  };
+}
+
+let gradientsRegistered = false;
+
+/** Registers the op's gradients (idempotent; shared by every backend's kernels). */
+export function registerLayerNormGradients(): void {
+  if (gradientsRegistered) return;
+  tf.registerGradient({
+    kernelName: FORWARD,
+    inputsToSave: ["x", "gain"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, gain] = saved;
+      const [dx, dgain, dbias] = tf.engine().runKernel(
+        BACKWARD,
+        { dy: dy as tf.Tensor, x, gain },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      return { x: () => dx, gain: () => dgain, bias: () => dbias };
+    },
+  });
+  tf.registerGradient({
+    kernelName: BACKWARD,
+    inputsToSave: ["dy", "x", "gain"],
+    gradFunc: (dys, [dy, x, gain], attrs) => {
+      const eps = (attrs as unknown as { eps: number }).eps;
+      const grads = backwardGradient(dy, x, gain, dys as tf.Tensor[], eps);
+      return { dy: () => grads.dy, x: () => grads.x, gain: () => grads.gain };
+    },
+  });
+  gradientsRegistered = true;
+}
+
+/** Whether the fused LayerNorm has kernels on the active backend. */
+export function fusedLayerNormReady(): boolean {
+  return tf.getKernel(FORWARD, tf.getBackend()) !== undefined;
+}
+
+/**
+ * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis, as one
+ * kernel (see the module notes); needs {@linkcode fusedLayerNormReady}.
+ */
+export function fusedLayerNorm(
+  x: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  const inputs = { x, gain, bias } as unknown as tf.NamedTensorMap;
+  return tf.engine().runKernel(FORWARD, inputs, { eps }) as tf.Tensor;
+}
