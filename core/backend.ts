@@ -8,6 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { useFastWasmKernels } from "./wasm_kernels.ts";
+import { registerWebgpuGelu } from "./webgpu_gelu.ts";
+import { registerWebgpuLayerNorm } from "./webgpu_layer_norm.ts";
 import { useWasmThreads, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
 /** The backends the toolkit can run on. */
@@ -27,6 +29,9 @@ async function registerWebgpu(): Promise<void> {
   if (webgpuRegistered) return;
   ensureRuntimeDir();
   await import("@tensorflow/tfjs-backend-webgpu");
+  // The toolkit's fused LayerNorm and GELU kernels (WGSL).
+  registerWebgpuLayerNorm();
+  registerWebgpuGelu();
   webgpuRegistered = true;
 }
 

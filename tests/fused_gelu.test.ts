@@ -1,0 +1,54 @@
+/**
+ * The fused GELU (core/gelu_op.ts) on wasm, and on WebGPU where there is an
+ * adapter (llvmpipe in CI), against the same function built from tfjs ops on
+ * the cpu backend: values, first- and second-order derivatives (on wasm, on
+ * the SIMD path and the JavaScript one), and no leaks.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
+import { gpuAdapter, useBackend } from "../core/backend.ts";
+import { fusedGeluReady } from "../core/gelu_op.ts";
+import { gelu } from "../models/ops.ts";
+import { maxAbsDiff } from "./_backend.ts";
+
+const BACKENDS = ["wasm", ...(await gpuAdapter() ? ["webgpu" as const] : [])] as const;
+
+/** Values from -6 to 6 (both tails), and fixed weights. */
+function ramp(n: number, salt = 0): tf.Tensor {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = salt ? Math.sin(i * 0.7 + salt) : -6 + 12 * i / (n - 1);
+  return tf.tensor(v);
+}
+
+/** GELU, its gradient, and the gradients of a function of the gradient in x and dy. */
+function workload(n: number): tf.Tensor[] {
+  const x = ramp(n), w = ramp(n, 1), u = ramp(n, 2);
+  const [dx] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(gelu(x), w)))([x]);
+  const secondOrder = tf.grads((x: tf.Tensor, w: tf.Tensor) => {
+    const back = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(gelu(z), w)))(x);
+    return tf.sum(tf.mul(back, u));
+  })([x, w]);
+  return [gelu(x), dx, ...secondOrder];
+}
+
+for (const backend of BACKENDS) {
+  Deno.test(`fused gelu (${backend}): values and first and second derivatives equal tfjs ops on cpu`, async () => {
+    // On wasm, 64 values run the SIMD kernels, 63 the JavaScript ones.
+    for (const n of [64, 63]) {
+      await useBackend("cpu");
+      assert(!fusedGeluReady());
+      const reference = await Promise.all(tf.tidy(() => workload(n)).map((t) => t.data()));
+      await useBackend(backend);
+      assert(fusedGeluReady(), `useBackend('${backend}') should register the fused gelu`);
+      const before = tf.memory().numTensors;
+      const fused = tf.tidy(() => workload(n));
+      const got = await Promise.all(fused.map((t) => t.data()));
+      tf.dispose(fused);
+      assertEquals(tf.memory().numTensors, before, "leaked tensors");
+      const names = ["gelu", "gelu'", "d2 in x", "d2 in dy"];
+      reference.forEach((r, i) =>
+        assertLessOrEqual(maxAbsDiff(r, got[i]), 2e-6, `${names[i]}, n ${n}`)
+      );
+    }
+  });
+}

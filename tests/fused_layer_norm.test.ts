@@ -1,0 +1,105 @@
+/**
+ * The fused LayerNorm (core/layer_norm_op.ts) on wasm, and on WebGPU where
+ * there is an adapter (llvmpipe in CI), against the same function built from
+ * tfjs ops on the cpu backend: values, first-order gradients, second-order
+ * derivatives (with respect to a direction, and with respect to the input
+ * and the gain), and no leaks.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
+import { gpuAdapter, useBackend } from "../core/backend.ts";
+import { fusedLayerNormReady } from "../core/layer_norm_op.ts";
+import { layerNorm } from "../models/norm.ts";
+import { maxAbsDiff } from "./_backend.ts";
+
+const BACKENDS = ["wasm", ...(await gpuAdapter() ? ["webgpu" as const] : [])] as const;
+
+function fill(shape: number[], salt: number, scale = 1): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = scale * Math.sin(i * 0.61 + salt) + 0.3 * Math.cos(i * 0.07);
+  return tf.tensor(v, shape);
+}
+
+/** Loss `<LN(x), w>` and its gradients, then `d/du <dLN(x)^T u, v>` (a jvpExact). */
+function workload(d: number): tf.Tensor[] {
+  const x = fill([3, 5, d], 1, 2), gain = fill([d], 2), bias = fill([d], 3);
+  const w = fill([3, 5, d], 4), v = fill([3, 5, d], 5);
+  const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNorm(x, { gain: g, bias: b });
+  const loss = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(ln(x, g, b), w));
+  const [dx, dg, db] = tf.grads(loss)([x, gain, bias]);
+  const vjpAt = (u: tf.Tensor) =>
+    tf.grad((y: tf.Tensor) => tf.sum(tf.mul(ln(y, gain, bias), u)))(x);
+  const jv = tf.grad((u: tf.Tensor) => tf.sum(tf.mul(vjpAt(u), v)))(tf.zerosLike(x));
+  return [ln(x, gain, bias), dx, dg, db, jv];
+}
+
+for (const backend of BACKENDS) {
+  Deno.test(`fused layer norm (${backend}): values, gradients and J v equal tfjs ops on cpu`, async () => {
+    // On wasm, width 8 runs the SIMD kernels, width 6 the JavaScript ones.
+    for (const d of [8, 6]) {
+      await useBackend("cpu");
+      assert(!fusedLayerNormReady());
+      const reference = await Promise.all(tf.tidy(() => workload(d)).map((t) => t.data()));
+      await useBackend(backend);
+      assert(
+        fusedLayerNormReady(),
+        `useBackend('${backend}') should register the fused layer norm`,
+      );
+      const before = tf.memory().numTensors;
+      const fused = tf.tidy(() => workload(d));
+      const got = await Promise.all(fused.map((t) => t.data()));
+      tf.dispose(fused);
+      assertEquals(tf.memory().numTensors, before, "leaked tensors");
+      const names = ["value", "dx", "dgain", "dbias", "J v"];
+      reference.forEach((r, i) =>
+        assertLessOrEqual(maxAbsDiff(r, got[i]), 2e-5, `${names[i]}, d ${d}`)
+      );
+    }
+  });
+
+  Deno.test(`fused layer norm (${backend}): second derivatives equal tfjs ops on cpu`, async () => {
+    // A generic function of all three first-order gradients of <LN(x), u>,
+    // differentiated with respect to x, the gain and u (the backward's dy).
+    const workload = () => {
+      const x = fill([2, 3, 8], 1, 2), gain = fill([8], 2), bias = fill([8], 3);
+      const u = fill([2, 3, 8], 4), w = fill([2, 3, 8], 5), wg = fill([8], 6), wb = fill([8], 7);
+      const outer = (x: tf.Tensor, g: tf.Tensor, u: tf.Tensor) => {
+        const inner = (z: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(layerNorm(z, { gain: g, bias: b }), u));
+        const [dx, dgain, dbias] = tf.grads(inner)([x, g, bias]);
+        return tf.addN([
+          tf.sum(tf.mul(dx, w)),
+          tf.sum(tf.mul(dgain, wg)),
+          tf.sum(tf.mul(dbias, wb)),
+        ]);
+      };
+      return tf.grads(outer)([x, gain, u]);
+    };
+    await useBackend("cpu");
+    const reference = await Promise.all(tf.tidy(workload).map((t) => t.data()));
+    await useBackend(backend);
+    const got = tf.tidy(workload);
+    const values = await Promise.all(got.map((t) => t.data()));
+    tf.dispose(got);
+    const names = ["x", "gain", "u"];
+    reference.forEach((r, i) => assertLessOrEqual(maxAbsDiff(r, values[i]), 1e-4, names[i]));
+  });
+}
+
+if (BACKENDS.includes("webgpu")) {
+  Deno.test("fused layer norm (webgpu): more rows than one dispatch dimension holds", async () => {
+    // 70 000 rows: runWebGPUProgram folds the row dispatch into two dimensions.
+    const run = () =>
+      tf.tidy(() => layerNorm(fill([70_000, 4], 1, 2), { gain: fill([4], 2), bias: fill([4], 3) }));
+    await useBackend("cpu");
+    const reference = run();
+    const want = await reference.data();
+    reference.dispose();
+    await useBackend("webgpu");
+    const fused = run();
+    const got = await fused.data();
+    fused.dispose();
+    assertLessOrEqual(maxAbsDiff(want, got), 2e-5);
+  });
+}
