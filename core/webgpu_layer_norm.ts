@@ -5,8 +5,8 @@
  * - forward: one workgroup per row computes the row's mean and variance (two
  *   passes, workgroup reductions) and writes `y`: 1 dispatch instead of ~10;
  * - backward: the same per row for `dx`, and for the gain and bias gradients
- *   the row statistics once, then one thread per column summing over rows:
- *   4 dispatches instead of ~25.
+ *   the row statistics once, then one workgroup per column summing over
+ *   rows: 4 dispatches instead of ~25.
  *
  * Rows are indexed by workgroup (`runWebGPUProgram` folds dispatches past
  * the per-dimension limit into y and z); inputs are read as `[rows, d]`.
@@ -28,8 +28,8 @@ type WebGPUBackend = tf.KernelBackend & {
 
 const WORKGROUP = 64;
 
-/** WGSL shared by the row programs: the row of this workgroup and a workgroup sum. */
-const ROW_HELPERS = `
+/** WGSL shared by the programs: the row (or column) of this workgroup, and a workgroup sum. */
+const WORKGROUP_HELPERS = `
   var<workgroup> partial : array<f32, ${WORKGROUP}>;
   fn workgroupRow() -> i32 {
     return i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y +
@@ -50,6 +50,10 @@ const ROW_HELPERS = `
     workgroupBarrier();
     return total;
   }
+`;
+
+/** WGSL for the programs that read rows of x: their statistics. */
+const ROW_STATS = `
   // Mean and 1 / sqrt(var + eps) of row r of x ([rows, d]), two passes.
   fn rowStats(r : i32, d : i32, eps : f32) -> vec2<f32> {
     let tid = i32(localId.x);
@@ -82,7 +86,7 @@ function rowProgram(
     dispatchLayout: { x: outputShape.map((_, i) => i) },
     dispatch: [rows, 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    getUserCode: () => `${ROW_HELPERS}\n fn main(index : i32) {\n${body}\n}`,
+    getUserCode: () => `${WORKGROUP_HELPERS}${ROW_STATS}\n fn main(index : i32) {\n${body}\n}`,
   };
 }
 
@@ -155,9 +159,10 @@ function inputGradProgram(rows: number, d: number, eps: number): WebGPUProgram {
 }
 
 /**
- * `sum over rows of dy * xhat` (withXhat) or of `dy`, one thread per column.
- * (A program must use every input it binds: WebGPU's automatic layout drops
- * unused bindings, and the dispatch then fails validation.)
+ * `sum over rows of dy * xhat` (withXhat) or of `dy`: one workgroup per
+ * column, its threads striding over rows, then a workgroup sum. (A program
+ * must use every input it binds: WebGPU's automatic layout drops unused
+ * bindings, and the dispatch then fails validation.)
  */
 function columnSumProgram(d: number, withXhat: boolean): WebGPUProgram {
   const term = withXhat
@@ -168,18 +173,21 @@ function columnSumProgram(d: number, withXhat: boolean): WebGPUProgram {
     outputShape: [d],
     shaderKey: `stars_layer_norm_columns_${withXhat}`,
     dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(d / WORKGROUP), 1, 1],
+    dispatch: [d, 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    size: true,
-    getUserCode: () => `
+    getUserCode: () =>
+      `${WORKGROUP_HELPERS}
       fn main(index : i32) {
-        let c = index;
-        if (c < uniforms.size) {
-          var s = 0.0;
-          for (var r = 0; r < uniforms.dyShape[0]; r = r + 1) {
-            s = s + ${term};
-          }
-          setOutputAtIndex(c, s);
+        let d = uniforms.dyShape[1];
+        let column = workgroupRow();
+        let c = min(column, d - 1);
+        var s = 0.0;
+        for (var r = i32(localId.x); r < uniforms.dyShape[0]; r = r + ${WORKGROUP}) {
+          s = s + ${term};
+        }
+        let total = rowSum(s);
+        if (column < d && localId.x == 0u) {
+          setOutputAtIndex(c, total);
         }
       }`,
   };
