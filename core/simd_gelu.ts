@@ -23,8 +23,10 @@ import {
   get,
   i32,
   inc,
+  instantiate,
   type KernelFunction,
   kernelModule,
+  mul,
   set,
   TYPE,
   v128Load,
@@ -105,9 +107,7 @@ function overLanes(
   const [i, end] = f.locals(TYPE.i32, 2);
   const at = (base: number) => add(get(base), get(i));
   return [
-    ...get(count),
-    ...i32(4),
-    0x6c, // i32.mul
+    ...mul(get(count), i32(4)),
     ...set(end),
     ...i32(0),
     ...set(i),
@@ -172,8 +172,5 @@ export interface SimdGelu {
  * ```
  */
 export function simdGelu(memory: WebAssembly.Memory): SimdGelu {
-  const shared = typeof SharedArrayBuffer !== "undefined" &&
-    memory.buffer instanceof SharedArrayBuffer;
-  const module = new WebAssembly.Module(simdGeluModule(shared));
-  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdGelu;
+  return instantiate<SimdGelu>(memory, (shared) => new WebAssembly.Module(simdGeluModule(shared)));
 }

@@ -21,6 +21,7 @@ import {
   get,
   i32,
   inc,
+  instantiate,
   type KernelFunction,
   kernelModule,
   laneSum,
@@ -264,8 +265,8 @@ export function float32Bits(eps: number): number {
  * ```
  */
 export function simdLayerNorm(memory: WebAssembly.Memory): SimdLayerNorm {
-  const shared = typeof SharedArrayBuffer !== "undefined" &&
-    memory.buffer instanceof SharedArrayBuffer;
-  const module = new WebAssembly.Module(simdLayerNormModule(shared));
-  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdLayerNorm;
+  return instantiate<SimdLayerNorm>(
+    memory,
+    (shared) => new WebAssembly.Module(simdLayerNormModule(shared)),
+  );
 }

@@ -33,6 +33,7 @@ import {
   get,
   i32,
   inc,
+  instantiate,
   type KernelFunction,
   kernelModule,
   minU,
@@ -242,8 +243,5 @@ export interface SimdMatMul {
  * ```
  */
 export function simdMatMul(memory: WebAssembly.Memory): SimdMatMul {
-  const shared = typeof SharedArrayBuffer !== "undefined" &&
-    memory.buffer instanceof SharedArrayBuffer;
-  return new WebAssembly.Instance(compile(shared), { env: { memory } })
-    .exports as unknown as SimdMatMul;
+  return instantiate<SimdMatMul>(memory, compile);
 }

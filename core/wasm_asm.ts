@@ -297,3 +297,20 @@ export function kernelModule(
     ...section(10, vec(functions.map((f) => f.body))),
   ]);
 }
+
+/** Whether `memory` is shared (the threaded tfjs-wasm build's heap is). */
+export function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * Instantiates the module `compile(shared)` over `memory` (with `shared`
+ * matching it) and returns its exports as `T`.
+ */
+export function instantiate<T>(
+  memory: WebAssembly.Memory,
+  compile: (shared: boolean) => WebAssembly.Module,
+): T {
+  return new WebAssembly.Instance(compile(isShared(memory)), { env: { memory } })
+    .exports as unknown as T;
+}

@@ -7,15 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
 import { GELU, GELU_GRAD, registerGeluGradients } from "./gelu_op.ts";
-
-type WebGPUBackend = tf.KernelBackend & {
-  runWebGPUProgram(
-    program: WebGPUProgram,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-  ): tf.TensorInfo;
-};
 
 const WORKGROUP = 128;
 
@@ -51,15 +44,14 @@ function program(key: string, variableNames: string[], n: number, value: string)
 
 type Args = Parameters<tf.KernelFunc>[0];
 
-/** A shape of `[size]` on the same buffer (as tfjs's Reshape does). */
-const flat = (t: tf.TensorInfo) => ({ ...t, shape: [tf.util.sizeFromShape(t.shape)] });
+const flat = (t: tf.TensorInfo) => withShape(t, [tf.util.sizeFromShape(t.shape)]);
 
 function forwardKernel({ inputs, backend }: Args): tf.TensorInfo {
   const { x } = inputs as Record<string, tf.TensorInfo>;
   const n = tf.util.sizeFromShape(x.shape);
   const p = program("stars_gelu", ["x"], n, "x * normalCdf(x)");
   const y = (backend as WebGPUBackend).runWebGPUProgram(p, [flat(x)], "float32");
-  return { ...y, shape: x.shape };
+  return withShape(y, x.shape);
 }
 
 function backwardKernel({ inputs, backend }: Args): tf.TensorInfo {
@@ -73,7 +65,7 @@ function backwardKernel({ inputs, backend }: Args): tf.TensorInfo {
     `getDyByOutputIndex(index) * (${derivative})`,
   );
   const dx = (backend as WebGPUBackend).runWebGPUProgram(p, [flat(x), flat(dy)], "float32");
-  return { ...dx, shape: x.shape };
+  return withShape(dx, x.shape);
 }
 
 let registered = false;

@@ -15,16 +15,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
 import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "./layer_norm_op.ts";
-
-type WebGPUBackend = tf.KernelBackend & {
-  runWebGPUProgram(
-    program: WebGPUProgram,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-  ): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-};
 
 const WORKGROUP = 64;
 
@@ -195,11 +187,11 @@ function columnSumProgram(d: number, withXhat: boolean): WebGPUProgram {
 
 type Args = Parameters<tf.KernelFunc>[0];
 
-/** `tensors` read as `[rows, d]` (a shape on the same buffer, as tfjs's Reshape does). */
+/** `tensors` read as `[rows, d]`. */
 function asRows(tensors: tf.TensorInfo[]) {
   const d = tensors[0].shape[tensors[0].shape.length - 1];
   const rows = tf.util.sizeFromShape(tensors[0].shape) / d;
-  return { rows, d, views: tensors.map((t) => ({ ...t, shape: [rows, d] })) };
+  return { rows, d, views: tensors.map((t) => withShape(t, [rows, d])) };
 }
 
 function forwardKernel({ inputs, backend, attrs }: Args): tf.TensorInfo {
@@ -208,7 +200,7 @@ function forwardKernel({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const gpu = backend as WebGPUBackend;
   const { rows, d, views } = asRows([x]);
   const y = gpu.runWebGPUProgram(forwardProgram(rows, d, eps), [views[0], gain, bias], "float32");
-  return { ...y, shape: x.shape };
+  return withShape(y, x.shape);
 }
 
 function backwardKernel({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
@@ -222,7 +214,7 @@ function backwardKernel({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const dgain = gpu.runWebGPUProgram(columnSumProgram(d, true), [dy2, x2, stats], "float32");
   const dbias = gpu.runWebGPUProgram(columnSumProgram(d, false), [dy2], "float32");
   gpu.disposeData(stats.dataId);
-  return [{ ...dx, shape: x.shape }, dgain, dbias];
+  return [withShape(dx, x.shape), dgain, dbias];
 }
 
 let registered = false;
