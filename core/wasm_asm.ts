@@ -28,6 +28,7 @@ export const OP = {
   i32LeU: 0x4d,
   i32GeU: 0x4f,
   i32Add: 0x6a,
+  i32And: 0x71,
   i32Mul: 0x6c,
   f32Sqrt: 0x91,
   f32Add: 0x92,

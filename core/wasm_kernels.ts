@@ -18,10 +18,11 @@
  *   transpose and then row sums: 3 ms to well under 0.1 ms for
  *   `[1024, 384] -> [384]`.
  * - `BatchMatMul` runs the SIMD kernels of `simd_matmul.ts`: products with
- *   a batch dimension (attention's) at about 7x tfjs's scalar loop, and
- *   single products whose rows are a multiple of 4 and columns of 8 at
- *   XNNPACK's speed without its per-call packing, with `transposeA` free
- *   (so a weight gradient `x^T dy` needs no transpose first).
+ *   a batch dimension (attention's) at about 10x tfjs's scalar loop, either
+ *   operand transposed for free, and single products whose rows are a
+ *   multiple of 4 and columns of 8 at XNNPACK's speed without its per-call
+ *   packing, with `transposeA` free (so a weight gradient `x^T dy` needs no
+ *   transpose first).
  *
  * Results equal tfjs's own kernels within float32 rounding (the order of
  * additions differs); `tests/wasm_kernels.test.ts` compares them.
@@ -77,7 +78,7 @@ function sumRows(x: tf.TensorInfo, rows: number, backend: WasmBackend): tf.Tenso
   if (kernels) {
     const ones = backend.makeOutput([1, rows], "float32");
     backend.typedArrayFromHeap(ones).fill(1);
-    kernels.bmm(at(ones), at(x), at(out), 1, 1, rows, cols);
+    kernels.bmm(at(ones), at(x), at(out), 1, 1, rows, cols, 4 * rows, 4);
     backend.disposeData(ones.dataId);
     return out;
   }
@@ -91,9 +92,10 @@ function sumRows(x: tf.TensorInfo, rows: number, backend: WasmBackend): tf.Tenso
 }
 
 /**
- * `op(a) @ b` for float32 `[...batch, m, k] x [...batch, k, n]` (`op(a)` is
- * `a` or its last two axes swapped), or null where tfjs's kernel should run:
- * a transposed `b`, broadcast batches, other dtypes, or shapes the SIMD
+ * `op(a) @ op(b)` for float32 `[...batch, m, k] x [...batch, k, n]` (`op`
+ * swaps the last two axes where its flag is set), or null where tfjs's
+ * kernel should run: broadcast batches, other dtypes, a transposed `b` in a
+ * single product or together with a transposed `a`, or shapes the SIMD
  * kernels do not cover.
  */
 function simdProduct(
@@ -104,40 +106,38 @@ function simdProduct(
   backend: WasmBackend,
 ): tf.TensorInfo | null {
   const rank = a.shape.length;
-  if (transposeB || b.shape.length !== rank || a.dtype !== "float32" || b.dtype !== "float32") {
-    return null;
-  }
+  if (b.shape.length !== rank || a.dtype !== "float32" || b.dtype !== "float32") return null;
   const batchShape = a.shape.slice(0, -2);
   if (!tf.util.arraysEqual(batchShape, b.shape.slice(0, -2))) return null;
   const batch = tf.util.sizeFromShape(batchShape);
-  const [rows, inner] = a.shape.slice(-2);
-  const [m, k] = transposeA ? [inner, rows] : [rows, inner];
-  const [k2, n] = b.shape.slice(-2);
+  const [a0, a1] = a.shape.slice(-2), [b0, b1] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [a1, a0] : [a0, a1];
+  const [k2, n] = transposeB ? [b1, b0] : [b0, b1];
   if (k !== k2 || m * k * n === 0) return null; // tfjs's kernel reports a mismatch
-  const single = batch === 1 && m % 4 === 0 && n % 8 === 0;
-  if (!single && (batch < 2 || transposeA)) return null;
+  const single = batch === 1 && !transposeB && m % 4 === 0 && n % 8 === 0;
+  const batched = batch > 1 && !(transposeA && transposeB);
+  if (!single && !batched) return null;
   const kernels = kernelsOf(backend);
   if (!kernels) return null;
   const out = backend.makeOutput([...batchShape, m, n], "float32");
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
-  if (single) {
-    const [aRow, aK] = transposeA ? [4, 4 * m] : [4 * k, 4];
-    kernels.gemm(at(a), at(b), at(out), m, k, n, aRow, aK, rowBlock(k));
-  } else {
-    kernels.bmm(at(a), at(b), at(out), batch, m, k, n);
-  }
+  const [aStride, aKStride] = transposeA ? [4, 4 * m] : [4 * k, 4];
+  if (single) kernels.gemm(at(a), at(b), at(out), m, k, n, aStride, aKStride, rowBlock(k));
+  else if (transposeB) kernels.bmmT(at(a), at(b), at(out), batch, m, k, n);
+  else kernels.bmm(at(a), at(b), at(out), batch, m, k, n, aStride, aKStride);
   return out;
 }
 
-let simdTransposeA = false;
+let simdTransposes = false;
 
 /**
- * Whether `BatchMatMul` on wasm runs `transposeA` products without a
- * transpose (true once {@linkcode useFastWasmKernels} has run); the model's
- * matmul gradient asks, to choose between the flag and an explicit transpose.
+ * Whether `BatchMatMul` on wasm runs transposed operands without a
+ * transpose (true once {@linkcode useFastWasmKernels} has run): `transposeA`
+ * always, `transposeB` with a batch dimension. The model's matmul asks, to
+ * choose between the flags and explicit transposes.
  */
-export function wasmTransposeAIsFree(): boolean {
-  return simdTransposeA;
+export function wasmTransposesAreFree(): boolean {
+  return simdTransposes;
 }
 
 /** Replaces a registered wasm kernel, keeping the original for the cases it still handles. */
@@ -225,7 +225,7 @@ export function useFastWasmKernels(): void {
     return simdProduct(a, b, transposeA, transposeB, args.backend as WasmBackend) ??
       original(args);
   });
-  simdTransposeA = true;
+  simdTransposes = true;
   registerWasmLayerNorm();
   registerWasmGelu();
   installed = true;

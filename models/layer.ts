@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.ts";
 import { norm, type NormParams, residual } from "./norm.ts";
-import { dense, dropout, gelu, matmul, transposeLast } from "./ops.ts";
+import { dense, dropout, gelu, matmul, matmulTransposed } from "./ops.ts";
 import type { Params } from "./params.ts";
 
 /** Per-call settings shared by every layer of a forward pass. */
@@ -81,7 +81,7 @@ export function attention(
     cache.v = v;
   }
   const tk = k.shape[1]!;
-  const scores = tf.mul(matmul(q, transposeLast(k)), 1 / Math.sqrt(dh));
+  const scores = tf.mul(matmulTransposed(q, k), 1 / Math.sqrt(dh));
   const masked = t === 1 ? scores : tf.add(scores, causalMask(t, tk)); // one new token sees all
   const mixed = matmul(tf.softmax(masked), v); // [H*B, T, dh]
   const merged = tf.transpose(mixed.reshape([h, b, t, dh]), [1, 2, 0, 3]).reshape([b, t, d]);

@@ -5,29 +5,38 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/rng.ts";
 import { fusedGelu, fusedGeluReady } from "../core/gelu_op.ts";
-import { wasmTransposeAIsFree } from "../core/wasm_kernels.ts";
+import { wasmTransposesAreFree } from "../core/wasm_kernels.ts";
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
 export function transposeLast(x: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1]);
 }
 
-// On wasm, tfjs's matMul with transpose flags is ~8x slower than an explicit
-// transpose, and tfjs's own matMul gradient uses the flags; on cpu the
+/** `a^T b` (last two axes), by the flag where that is free, else by an explicit transpose. */
+function productAT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (wasmTransposesAreFree()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, true, false);
+  return tf.matMul(transposeLast(a) as tf.Tensor3D, b as tf.Tensor3D);
+}
+
+/** `a b^T` (last two axes), by the flag where that is free, else by an explicit transpose. */
+function productBT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (a.rank === 3 && wasmTransposesAreFree()) {
+    return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true);
+  }
+  return tf.matMul(a as tf.Tensor3D, transposeLast(b) as tf.Tensor3D);
+}
+
+// On wasm, tfjs's own matMul with transpose flags is ~8x slower than an
+// explicit transpose, and tfjs's matMul gradient uses the flags; on cpu the
 // explicit transpose is slower. So wasm gets this gradient. With the
-// toolkit's wasm kernels (core/wasm_kernels.ts), a transposed left operand
-// costs nothing and the weight gradient `a^T dy` skips the transpose.
+// toolkit's wasm kernels (core/wasm_kernels.ts), transposed operands cost
+// nothing where the SIMD kernels take them (see productAT, productBT).
 const explicitTransposeMatMul = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
   save([a, b]);
   return {
     value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor2D, transposeLast(sb) as tf.Tensor2D),
-      sa.rank === 2 && wasmTransposeAIsFree()
-        ? tf.matMul(sa as tf.Tensor2D, dy as tf.Tensor2D, true, false)
-        : tf.matMul(transposeLast(sa) as tf.Tensor2D, dy as tf.Tensor2D),
-    ],
+    gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [productBT(dy, sb), productAT(sa, dy)],
   };
 });
 
@@ -38,6 +47,18 @@ const explicitTransposeMatMul = tf.customGrad((...inputs: (tf.Tensor | tf.GradSa
 export function matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (tf.getBackend() === "wasm") return explicitTransposeMatMul(a, b);
   return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+}
+
+/**
+ * `a b^T` over the last two axes of two batched rank-3 tensors (attention's
+ * scores `q k^T`), without transposing `b` where the backend takes the flag
+ * well: WebGPU, cpu, and wasm with the toolkit's kernels.
+ */
+export function matmulTransposed(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === "wasm" && !wasmTransposesAreFree()) {
+    return matmul(a, transposeLast(b));
+  }
+  return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true);
 }
 
 /**

@@ -28,35 +28,46 @@ function fill(n: number, salt: number): Float32Array {
   return v;
 }
 
-Deno.test("simd batched product: equals float64 sums, with column tails and single rows", () => {
+Deno.test("simd batched products: equal float64 sums, A plain or transposed, B plain or transposed", () => {
   for (const fused of [true, false]) batchedCase(fused);
 });
 
+/** Where `X[g][r, c]` of a `[g, rows, cols]` matrix stack lies, stored plain or transposed. */
+function at(base: number, rows: number, cols: number, transposed: boolean) {
+  return (g: number, r: number, c: number) =>
+    base / 4 + g * rows * cols + (transposed ? c * rows + r : r * cols + c);
+}
+
 function batchedCase(fused: boolean) {
   const memory = new WebAssembly.Memory({ initial: 64 });
-  const { bmm } = kernels(memory, fused);
+  const { bmm, bmmT } = kernels(memory, fused);
   const heap = new Float32Array(memory.buffer);
-  // n = 37 takes the 16-, 4- and 1-column paths; m = 1 and k = 1 the edges.
-  for (const [g, m, k, n] of [[3, 5, 7, 37], [2, 16, 32, 16], [4, 1, 32, 3], [2, 3, 1, 20]]) {
-    const a = 16, b = a + g * m * k * 4, c = b + g * k * n * 4;
-    heap.set(fill(g * m * k, 1), a / 4);
-    heap.set(fill(g * k * n, 2), b / 4);
-    heap.fill(99, c / 4, c / 4 + g * m * n + 8); // also catches writes past the end
-    bmm(a, b, c, g, m, k, n);
-    let worst = 0;
-    for (let gi = 0; gi < g; gi++) {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let sum = 0;
-          for (let p = 0; p < k; p++) {
-            sum += heap[a / 4 + (gi * m + i) * k + p] * heap[b / 4 + (gi * k + p) * n + j];
+  // n = 37 takes the 16-, 4- and 1-column paths, k = 7 and 33 bmmT's 4-lane
+  // and scalar parts; m = 1 and k = 1 are the edges.
+  const shapes = [[3, 5, 7, 37], [2, 16, 32, 16], [4, 1, 32, 3], [2, 3, 1, 20], [2, 4, 33, 5]];
+  for (const [g, m, k, n] of shapes) {
+    for (const variant of ["plain", "A transposed", "B transposed"]) {
+      const a = 16, b = a + g * m * k * 4, c = b + g * k * n * 4;
+      heap.set(fill(g * m * k, 1), a / 4);
+      heap.set(fill(g * k * n, 2), b / 4);
+      heap.fill(99, c / 4, c / 4 + g * m * n + 8); // also catches writes past the end
+      const aT = variant === "A transposed", bT = variant === "B transposed";
+      if (bT) bmmT(a, b, c, g, m, k, n);
+      else bmm(a, b, c, g, m, k, n, aT ? 4 : 4 * k, aT ? 4 * m : 4);
+      const A = at(a, m, k, aT), B = at(b, k, n, bT);
+      let worst = 0;
+      for (let gi = 0; gi < g; gi++) {
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let sum = 0;
+            for (let p = 0; p < k; p++) sum += heap[A(gi, i, p)] * heap[B(gi, p, j)];
+            worst = Math.max(worst, Math.abs(sum - heap[c / 4 + (gi * m + i) * n + j]));
           }
-          worst = Math.max(worst, Math.abs(sum - heap[c / 4 + (gi * m + i) * n + j]));
         }
       }
+      assertLessOrEqual(worst, 1e-5 * k, `[${g}, ${m}, ${k}, ${n}] ${variant}, fused ${fused}`);
+      assertEquals(heap[c / 4 + g * m * n], 99, "wrote past the output");
     }
-    assertLessOrEqual(worst, 1e-5 * k, `[${g}, ${m}, ${k}, ${n}] fused ${fused}`);
-    assertEquals(heap[c / 4 + g * m * n], 99, "wrote past the output");
   }
 }
 
@@ -143,7 +154,13 @@ Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend
     1e-5,
     "broadcast batch",
   );
-  await assertClose(() => tf.matMul(a(), a(), false, true), 1e-5, "transposed b (tfjs's path)");
+  await assertClose(() => tf.matMul(a(), a(), false, true), 1e-5, "batched, transposed b");
+  await assertClose(() => tf.matMul(a(), a(), true, false), 1e-5, "batched, transposed a");
+  await assertClose(
+    () => tf.matMul(a(), a().reshape([2, 3, 7, 5]), true, true),
+    1e-5,
+    "both (tfjs's)",
+  );
   const p = () => tf.tensor(fill(12 * 20, 6), [12, 20]);
   const q = () => tf.tensor(fill(12 * 16, 7), [12, 16]);
   const r = () => tf.tensor(fill(20 * 16, 8), [20, 16]);
