@@ -37,6 +37,7 @@ export const OP = {
   f32Div: 0x95,
   f32ConvertI32U: 0xb3,
   f32ReinterpretI32: 0xbe,
+  miscPrefix: 0xfc,
   simdPrefix: 0xfd,
 } as const;
 
@@ -113,6 +114,16 @@ export const below = (i: number, limit: number): number[] => [
   ...get(limit),
   OP.i32GeU,
   OP.i32Eqz,
+];
+/** `memory.copy(dst, src, bytes)` (bulk memory): a memmove within the memory. */
+export const memoryCopy = (dst: number[], src: number[], bytes: number[]): number[] => [
+  ...dst,
+  ...src,
+  ...bytes,
+  OP.miscPrefix,
+  0x0a,
+  0x00,
+  0x00,
 ];
 /** `min(x, y)`, unsigned (each expression is evaluated twice: keep them simple). */
 export const minU = (x: number[], y: number[]): number[] => [

@@ -146,6 +146,19 @@ Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend
   await assertClose(() => tf.split(x(), [1, 2, 3], 0), 0, "contiguous split");
   await assertClose(() => tf.split(x(), 2, 2), 0, "strided split");
   await assertClose(() => tf.cast(tf.cast(x(), "int32"), "int32"), 0, "same-dtype cast");
+  await assertClose(
+    () => tf.concat([x(), x().slice([0, 0, 0], [6, 2, 8])], 1),
+    0,
+    "concat, axis 1",
+  );
+  await assertClose(() => tf.concat([x(), tf.ones([6, 5, 3]), x()], 2), 0, "concat, last axis");
+  await assertClose(() => tf.concat([x(), x()], 0), 0, "concat, first axis");
+  await assertClose(() => tf.concat([tf.zeros([6, 0, 8]), x()], 1), 0, "concat, an empty input");
+  await assertClose(
+    () => tf.cast(tf.concat([tf.cast(x(), "int32"), tf.ones([6, 1, 8], "int32")], 1), "float32"),
+    0,
+    "concat, int32",
+  );
   const a = () => tf.tensor(fill(6 * 5 * 7, 4), [2, 3, 5, 7]);
   const b = () => tf.tensor(fill(6 * 7 * 9, 5), [2, 3, 7, 9]);
   await assertClose(() => tf.matMul(a(), b()), 1e-5, "batched product, rank 4");
