@@ -268,7 +268,7 @@ export function simdMatMulModule(shared: boolean, fused: boolean): Uint8Array<Ar
 }
 
 /** Compiles the module with fused multiply-adds, or without where relaxed SIMD is missing. */
-function compile(shared: boolean): WebAssembly.Module {
+export function compileSimdMatMul(shared: boolean): WebAssembly.Module {
   try {
     return new WebAssembly.Module(simdMatMulModule(shared, true));
   } catch (e) {
@@ -335,5 +335,5 @@ export interface SimdMatMul {
  * ```
  */
 export function simdMatMul(memory: WebAssembly.Memory): SimdMatMul {
-  return instantiate<SimdMatMul>(memory, compile);
+  return instantiate<SimdMatMul>(memory, compileSimdMatMul);
 }

@@ -38,8 +38,7 @@ export function perHeap<T>(
   return (backend) => {
     const memory = heapOf(backend);
     if (!memory) return null;
-    let instance = instances.get(memory);
-    if (!instance) instances.set(memory, instance = instantiate(memory));
-    return instance;
+    if (!instances.has(memory)) instances.set(memory, instantiate(memory));
+    return instances.get(memory)!;
   };
 }

@@ -31,7 +31,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { rowBlock, simdMatMul } from "./simd_matmul.ts";
+import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
+import { KernelPool, type PoolKernel } from "./kernel_pool.ts";
+import { compileSimdMatMul, rowBlock, simdMatMul } from "./simd_matmul.ts";
+import { isShared } from "./wasm_asm.ts";
 import { wasmCopy } from "./wasm_copy.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 import { registerWasmGelu } from "./wasm_gelu.ts";
@@ -66,6 +69,29 @@ function sliceBlock(
 }
 
 const kernelsOf = perHeap(simdMatMul);
+// On the threaded build's shared heap, a pool with a worker per extra thread.
+// (If the workers cannot start, products stay on the calling thread.)
+const poolOf = perHeap((memory) => {
+  const threads = getThreadsCount();
+  if (!isShared(memory) || threads < 2) return null;
+  try {
+    return new KernelPool(compileSimdMatMul(true), memory, threads - 1);
+  } catch {
+    return null;
+  }
+});
+// Below this many flops a product runs on the calling thread alone.
+const PARALLEL_FLOPS = 4e6;
+
+/** `count` items split into `parts` runs of whole multiples of `unit`: [start, length] each. */
+function split(count: number, parts: number, unit: number): [number, number][] {
+  const step = Math.ceil(count / unit / parts) * unit;
+  const runs: [number, number][] = [];
+  for (let start = 0; start < count; start += step) {
+    runs.push([start, Math.min(step, count - start)]);
+  }
+  return runs;
+}
 const copyOf = perHeap(wasmCopy);
 
 /**
@@ -151,11 +177,23 @@ function simdProduct(
   const kernels = kernelsOf(backend);
   if (!kernels) return null;
   const out = backend.makeOutput([...batchShape, m, n], "float32");
-  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  const [pa, pb, pc] = [a, b, out].map((t) => offsetOf(backend, t));
   const [aStride, aKStride] = transposeA ? [4, 4 * m] : [4 * k, 4];
-  if (single) kernels.gemm(at(a), at(b), at(out), m, k, n, aStride, aKStride, rowBlock(k));
-  else if (transposeB) kernels.bmmT(at(a), at(b), at(out), batch, m, k, n);
-  else kernels.bmm(at(a), at(b), at(out), batch, m, k, n, aStride, aKStride);
+  const kernel: PoolKernel = single ? "gemm" : transposeB ? "bmmT" : "bmm";
+  // Each block: the kernel's arguments for rows [r, r + rows) of every matrix
+  // (gemm) or for matrices [g, g + count) (bmm, bmmT).
+  const block = single
+    ? (
+      [r, rows]: [number, number],
+    ) => [pa + r * aStride, pb, pc + 4 * r * n, rows, k, n, aStride, aKStride, rowBlock(k)]
+    : ([g, count]: [number, number]) => {
+      const args = [pa + 4 * g * m * k, pb + 4 * g * k * n, pc + 4 * g * m * n, count, m, k, n];
+      return kernel === "bmm" ? [...args, aStride, aKStride] : args;
+    };
+  const pool = 2 * batch * m * k * n >= PARALLEL_FLOPS ? poolOf(backend) : null;
+  const runs = single ? split(m, pool?.threads ?? 1, 4) : split(batch, pool?.threads ?? 1, 1);
+  if (pool && runs.length > 1) pool.run(kernel, runs.map(block));
+  else (kernels[kernel] as (...args: number[]) => void)(...block(runs[0]));
   return out;
 }
 
