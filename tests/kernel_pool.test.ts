@@ -1,0 +1,71 @@
+/**
+ * The worker pool of the SIMD matrix products (core/kernel_pool.ts): a
+ * product split across threads equals the single-threaded one bit for bit,
+ * and a worker's failure is an error on the calling thread, not a hang.
+ */
+import { assertEquals, assertThrows } from "@std/assert";
+import { KernelPool } from "../core/kernel_pool.ts";
+import { compileSimdMatMul, simdMatMul } from "../core/simd_matmul.ts";
+
+function sharedHeap(): { memory: WebAssembly.Memory; heap: Float32Array } {
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: 64, shared: true });
+  const heap = new Float32Array(memory.buffer);
+  for (let i = 0; i < 40_000; i++) heap[i] = Math.sin(i * 0.37) * Math.cos(i * 0.011);
+  return { memory, heap };
+}
+
+Deno.test("kernel pool: products split across threads equal single-threaded ones", () => {
+  const { memory, heap } = sharedHeap();
+  const pool = new KernelPool(compileSimdMatMul(true), memory, 2);
+  const single = simdMatMul(memory);
+  try {
+    const [m, k, n] = [24, 20, 16], a = 0, b = 4 * 10_000, c1 = 4 * 20_000, c2 = 4 * 30_000;
+    // gemm by rows: blocks of 8 rows each, on three threads.
+    single.gemm(a, b, c1, m, k, n, 4 * k, 4, 8);
+    pool.run(
+      "gemm",
+      [0, 8, 16].map((r) => [a + 4 * r * k, b, c2 + 4 * r * n, 8, k, n, 4 * k, 4, 8]),
+    );
+    assertEquals(heap.slice(c2 / 4, c2 / 4 + m * n), heap.slice(c1 / 4, c1 / 4 + m * n));
+    // bmmT by batches: 3 matrices, one a thread.
+    const [g, mm, kk, nn] = [3, 5, 7, 6];
+    single.bmmT(a, b, c1, g, mm, kk, nn);
+    pool.run(
+      "bmmT",
+      [0, 1, 2].map((i) => [
+        a + 4 * i * mm * kk,
+        b + 4 * i * nn * kk,
+        c2 + 4 * i * mm * nn,
+        1,
+        mm,
+        kk,
+        nn,
+      ]),
+    );
+    assertEquals(
+      heap.slice(c2 / 4, c2 / 4 + g * mm * nn),
+      heap.slice(c1 / 4, c1 / 4 + g * mm * nn),
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("kernel pool: a worker's failing kernel is an error on the calling thread", () => {
+  const { memory } = sharedHeap();
+  const pool = new KernelPool(compileSimdMatMul(true), memory, 1);
+  try {
+    // The worker's block reads far past the end of the memory: a trap there.
+    const outside = 64 * 65_536 + 4096;
+    const block = (a: number) => [a, 0, 4096, 1, 4, 8, 16, 4, 4];
+    assertThrows(
+      () => pool.run("gemm", [block(0), block(outside)]),
+      Error,
+      "a worker's kernel failed",
+    );
+    // The pool still works afterwards.
+    pool.run("gemm", [block(0), block(0)]);
+  } finally {
+    pool.close();
+  }
+});
