@@ -23,7 +23,8 @@
  *   operand transposed for free, and single products whose rows are a
  *   multiple of 4 and columns of 8 at XNNPACK's speed without its per-call
  *   packing, with `transposeA` free (so a weight gradient `x^T dy` needs no
- *   transpose first).
+ *   transpose first). On the threaded build (`STARS_WASM_THREADS`), large
+ *   products are split across a worker pool (`kernel_pool.ts`).
  *
  * Results equal tfjs's own kernels within float32 rounding (the order of
  * additions differs); `tests/wasm_kernels.test.ts` compares them.
