@@ -44,6 +44,8 @@ export {
 } from "./core/wasm_threads.ts";
 export { useFastWasmKernels } from "./core/wasm_kernels.ts";
 export { type SimdMatMul, simdMatMul } from "./core/simd_matmul.ts";
+export { fusedLayerNorm, fusedLayerNormReady } from "./core/layer_norm_op.ts";
+export { fusedGelu, fusedGeluReady } from "./core/gelu_op.ts";
 export { mixSeed, Rng } from "./core/rng.ts";
 
 export {
