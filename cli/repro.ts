@@ -21,8 +21,9 @@ const HELP = `Reproduce the paper's addition result: arms A-D, accuracy against 
 
 Usage: deno task repro [--profile quick|full|micro] [--out DIR] [--arms A,B,C,D]
 
-  --profile NAME   quick (about 15 minutes on 2 cores, default), full (the
-                   committed results, about an hour), micro (a plumbing check)
+  --profile NAME   quick (under 15 minutes on 2 cores, default), full (the
+                   committed results, about 35 minutes on 2 cores as two
+                   processes), micro (a plumbing check)
   --out DIR        checkpoints and results (default runs/repro-<profile>); a
                    run that stops resumes from its checkpoints
   --arms LIST      arms to run (default A,B,C,D); run two sets in two

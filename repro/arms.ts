@@ -146,8 +146,8 @@ export const PROFILE_SPECS: Record<Profile, ProfileSpec> = {
       "6 000 steps (10 000) with 1 200 warm-up (2 000: the same 20%, after which the " +
       "penalty switches on), lr 1e-3 (1e-4), no dropout (0.1); the init (std 0.02), the " +
       "sampler (mu 2, sigma 0.7, clip [1, 100]), the penalty (lambda 0.1, K 1) and the test " +
-      "split (all 5 076 problems) are the paper's. Scaled so that the four arms train in " +
-      "about an hour and a half on a 2-core CPU (the arms in parallel processes). Width 64 " +
+      "split (all 5 076 problems) are the paper's. Scaled so that the four arms train and " +
+      "sweep in about 35 minutes on a 2-core CPU (two processes of two arms). Width 64 " +
       "rather than 32 because in trial runs a 32-wide sandwich_dual model stayed on its loss " +
       "plateau for 4 000 steps with or without random depth, while a 64-wide one left it " +
       "within about 1 000 steps (the same for every arm).",
