@@ -18,11 +18,10 @@
  */
 import {
   add,
-  below,
+  forLoop,
   FunctionBuilder,
   get,
   i32,
-  inc,
   instantiate,
   type KernelFunction,
   kernelModule,
@@ -42,7 +41,6 @@ import {
   vNearest,
   vSelect,
   vSub,
-  whileLoop,
 } from "./wasm_asm.ts";
 
 const ERF_P = 0.3275911;
@@ -106,13 +104,7 @@ function overLanes(
 ): number[] {
   const [i, end] = f.locals(TYPE.i32, 2);
   const at = (base: number) => add(get(base), get(i));
-  return [
-    ...mul(get(count), i32(4)),
-    ...set(end),
-    ...i32(0),
-    ...set(i),
-    ...whileLoop(below(i, end), [...body(at), ...inc(i, i32(16))]),
-  ];
+  return [...mul(get(count), i32(4)), ...set(end), ...forLoop(i, end, body(at), 16)];
 }
 
 function forwardKernel(): KernelFunction {

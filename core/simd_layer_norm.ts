@@ -16,11 +16,10 @@
  */
 import {
   add,
-  below,
+  forLoop,
   FunctionBuilder,
   get,
   i32,
-  inc,
   instantiate,
   type KernelFunction,
   kernelModule,
@@ -36,7 +35,6 @@ import {
   vAdd,
   vMul,
   vSub,
-  whileLoop,
 } from "./wasm_asm.ts";
 
 /** Locals and code shared by both kernels: row statistics of `x`. */
@@ -74,11 +72,7 @@ class RowStats {
 
   /** `for (i = 0; i < width; i += 16) body` over one row's bytes. */
   overRow(body: number[]): number[] {
-    return [
-      ...i32(0),
-      ...set(this.i),
-      ...whileLoop(below(this.i, this.width), [...body, ...inc(this.i, i32(16))]),
-    ];
+    return forLoop(this.i, this.width, body, 16);
   }
 
   /** Mean and rstd of the row at byte offset local `row`, also splatted to meanV, rstdV. */
@@ -144,9 +138,8 @@ function forwardKernel(): KernelFunction {
     ...set(yRow),
     ...s.of(xRow),
     ...s.overRow(write),
-    ...inc(r, i32(1)),
   ];
-  const code = [...s.setup(d, epsBits), ...i32(0), ...set(r), ...whileLoop(below(r, rows), row)];
+  const code = [...s.setup(d, epsBits), ...forLoop(r, rows, row)];
   return { name: "forward", params: 7, body: f.encode(code) };
 }
 
@@ -200,16 +193,9 @@ function backwardKernel(): KernelFunction {
     ...splat(mean(m2)),
     ...set(m2),
     ...write,
-    ...inc(r, i32(1)),
   ];
   const zero = s.overRow([...v128Store(at(dgain), v128Zero), ...v128Store(at(dbias), v128Zero)]);
-  const code = [
-    ...s.setup(d, epsBits),
-    ...zero,
-    ...i32(0),
-    ...set(r),
-    ...whileLoop(below(r, rows), row),
-  ];
+  const code = [...s.setup(d, epsBits), ...zero, ...forLoop(r, rows, row)];
   return { name: "backward", params: 9, body: f.encode(code) };
 }
 

@@ -32,6 +32,7 @@ import {
   f32MulAdd,
   f32Store,
   f32Zero,
+  forLoop,
   FunctionBuilder,
   get,
   i32,
@@ -102,24 +103,18 @@ function batchedKernel(fused: boolean): KernelFunction {
     ...vectorColumns(4),
     ...vectorColumns(1),
     ...scalarColumns,
-    ...inc(i, i32(1)),
   ];
   const matrix = [
     ...add(get(b), mul(mul(get(g), get(k)), get(rowB))),
     ...set(bMat),
-    ...i32(0),
-    ...set(i),
-    ...whileLoop(below(i, m), row),
-    ...inc(g, i32(1)),
+    ...forLoop(i, m, row),
   ];
   const code = [
     ...mul(get(k), i32(4)),
     ...set(rowA),
     ...mul(get(n), i32(4)),
     ...set(rowB), // also C's row stride: both have n columns
-    ...i32(0),
-    ...set(g),
-    ...whileLoop(below(g, batch), matrix),
+    ...forLoop(g, batch, matrix),
   ];
   return { name: "bmm", params: 9, body: f.encode(code) };
 }
@@ -155,24 +150,17 @@ function batchedTransposedKernel(fused: boolean): KernelFunction {
     ...f32Store(get(out), get(sum)),
     ...inc(out, i32(4)),
     ...inc(bRow, get(bytes)),
-    ...inc(j, i32(1)),
   ];
   const row = [
     ...add(get(b), mul(mul(get(g), get(n)), get(bytes))),
     ...set(bRow),
-    ...i32(0),
-    ...set(j),
-    ...whileLoop(below(j, n), dot),
+    ...forLoop(j, n, dot),
     ...inc(aRow, get(bytes)),
-    ...inc(i, i32(1)),
   ];
   const matrix = [
     ...add(get(a), mul(mul(get(g), get(m)), get(bytes))),
     ...set(aRow),
-    ...i32(0),
-    ...set(i),
-    ...whileLoop(below(i, m), row),
-    ...inc(g, i32(1)),
+    ...forLoop(i, m, row),
   ];
   const code = [
     ...mul(get(k), i32(4)),
@@ -183,9 +171,7 @@ function batchedTransposedKernel(fused: boolean): KernelFunction {
     ...set(vecBytes), // the part of a row in whole 4-lane chunks
     ...get(c),
     ...set(out),
-    ...i32(0),
-    ...set(g),
-    ...whileLoop(below(g, batch), matrix),
+    ...forLoop(g, batch, matrix),
   ];
   return { name: "bmmT", params: 7, body: f.encode(code) };
 }

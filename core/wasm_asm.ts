@@ -250,6 +250,15 @@ export function whileLoop(cond: number[], body: number[]): number[] {
   ];
 }
 
+/** `for (counter = 0; counter < limit; counter += step) body`, for i32 locals `counter`, `limit`. */
+export function forLoop(counter: number, limit: number, body: number[], step = 1): number[] {
+  return [
+    ...i32(0),
+    ...set(counter),
+    ...whileLoop(below(counter, limit), [...body, ...inc(counter, i32(step))]),
+  ];
+}
+
 /** Numbers a function's i32 parameters and declares its locals. */
 export class FunctionBuilder {
   #next: number;

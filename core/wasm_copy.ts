@@ -11,33 +11,25 @@
  * @module
  */
 import {
-  below,
+  forLoop,
   FunctionBuilder,
   get,
-  i32,
   inc,
   instantiate,
   kernelModule,
   memoryCopy,
-  set,
   TYPE,
-  whileLoop,
 } from "./wasm_asm.ts";
 
 function copyRowsKernel() {
   const f = new FunctionBuilder(6);
   const [dst, dstStride, src, srcStride, rows, bytes] = [0, 1, 2, 3, 4, 5];
   const [r] = f.locals(TYPE.i32, 1);
-  const code = [
-    ...i32(0),
-    ...set(r),
-    ...whileLoop(below(r, rows), [
-      ...memoryCopy(get(dst), get(src), get(bytes)),
-      ...inc(dst, get(dstStride)),
-      ...inc(src, get(srcStride)),
-      ...inc(r, i32(1)),
-    ]),
-  ];
+  const code = forLoop(r, rows, [
+    ...memoryCopy(get(dst), get(src), get(bytes)),
+    ...inc(dst, get(dstStride)),
+    ...inc(src, get(srcStride)),
+  ]);
   return { name: "copyRows", params: 6, body: f.encode(code) };
 }
 
