@@ -14,6 +14,7 @@
 export const OP = {
   block: 0x02,
   loop: 0x03,
+  if: 0x04,
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
@@ -25,6 +26,7 @@ export const OP = {
   i32Const: 0x41,
   f32Const: 0x43,
   i32Eqz: 0x45,
+  i32LtU: 0x49,
   i32LeU: 0x4d,
   i32GeU: 0x4f,
   i32Add: 0x6a,
@@ -47,6 +49,7 @@ export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60, void: 0x40 }
 /** SIMD opcodes (after the 0xfd prefix; WebAssembly SIMD specification). */
 const SIMD = {
   load: 0x00,
+  load32Splat: 0x09,
   store: 0x0b,
   i32x4Splat: 0x11,
   f32x4Splat: 0x13,
@@ -173,6 +176,11 @@ export const v128Load = (addr: number[], offset = 0): number[] => [
   ...addr,
   ...simd(SIMD.load, ...memarg(offset)),
 ];
+/** The float32 at byte address `addr + offset` in all four lanes (one instruction, not load then splat). */
+export const loadSplat = (addr: number[], offset = 0): number[] => [
+  ...addr,
+  ...simd(SIMD.load32Splat, ...memarg(offset)),
+];
 /** Stores four lanes `value` at `addr + offset`. */
 export const v128Store = (addr: number[], value: number[], offset = 0): number[] => [
   ...addr,
@@ -248,6 +256,11 @@ export function whileLoop(cond: number[], body: number[]): number[] {
     OP.end,
     OP.end,
   ];
+}
+
+/** `if (cond) body`, with `cond` an i32 expression. */
+export function when(cond: number[], body: number[]): number[] {
+  return [...cond, OP.if, TYPE.void, ...body, OP.end];
 }
 
 /** `for (counter = 0; counter < limit; counter += step) body`, for i32 locals `counter`, `limit`. */

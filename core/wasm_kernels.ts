@@ -34,7 +34,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { KernelPool, type PoolKernel } from "./kernel_pool.ts";
-import { compileSimdMatMul, rowBlock, simdMatMul } from "./simd_matmul.ts";
+import { compileSimdMatMul, gemmScratchBytes, rowBlock, simdMatMul } from "./simd_matmul.ts";
 import { isShared } from "./wasm_asm.ts";
 import { wasmCopy } from "./wasm_copy.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
@@ -172,29 +172,34 @@ function simdProduct(
   const [m, k] = transposeA ? [a1, a0] : [a0, a1];
   const [k2, n] = transposeB ? [b1, b0] : [b0, b1];
   if (k !== k2 || m * k * n === 0) return null; // tfjs's kernel reports a mismatch
-  const single = batch === 1 && !transposeB && m % 4 === 0 && n % 8 === 0;
+  const single = batch === 1 && !transposeB && n % 8 === 0;
   const batched = batch > 1 && !(transposeA && transposeB);
   if (!single && !batched) return null;
   const kernels = kernelsOf(backend);
   if (!kernels) return null;
+  const pool = 2 * batch * m * k * n >= PARALLEL_FLOPS ? poolOf(backend) : null;
+  const runs = single ? split(m, pool?.threads ?? 1, 6) : split(batch, pool?.threads ?? 1, 1);
   const out = backend.makeOutput([...batchShape, m, n], "float32");
-  const [pa, pb, pc] = [a, b, out].map((t) => offsetOf(backend, t));
+  // gemm packs each block of A's rows first: scratch for every thread.
+  const blockRows = rowBlock(k), scratchBytes = gemmScratchBytes(k, blockRows);
+  const scratch = single ? backend.makeOutput([runs.length * scratchBytes / 4], "float32") : null;
+  const [pa, pb, pc, ps] = [a, b, out, scratch ?? out].map((t) => offsetOf(backend, t));
   const [aStride, aKStride] = transposeA ? [4, 4 * m] : [4 * k, 4];
   const kernel: PoolKernel = single ? "gemm" : transposeB ? "bmmT" : "bmm";
   // Each block: the kernel's arguments for rows [r, r + rows) of every matrix
-  // (gemm) or for matrices [g, g + count) (bmm, bmmT).
+  // (gemm) or for matrices [g, g + count) (bmm, bmmT), on thread `t`.
   const block = single
-    ? (
-      [r, rows]: [number, number],
-    ) => [pa + r * aStride, pb, pc + 4 * r * n, rows, k, n, aStride, aKStride, rowBlock(k)]
+    ? ([r, rows]: [number, number], t: number) => [
+      ...[pa + r * aStride, pb, pc + 4 * r * n, rows, k, n, aStride, aKStride],
+      ...[blockRows, ps + t * scratchBytes],
+    ]
     : ([g, count]: [number, number]) => {
       const args = [pa + 4 * g * m * k, pb + 4 * g * k * n, pc + 4 * g * m * n, count, m, k, n];
       return kernel === "bmm" ? [...args, aStride, aKStride] : args;
     };
-  const pool = 2 * batch * m * k * n >= PARALLEL_FLOPS ? poolOf(backend) : null;
-  const runs = single ? split(m, pool?.threads ?? 1, 4) : split(batch, pool?.threads ?? 1, 1);
   if (pool && runs.length > 1) pool.run(kernel, runs.map(block));
-  else (kernels[kernel] as (...args: number[]) => void)(...block(runs[0]));
+  else (kernels[kernel] as (...args: number[]) => void)(...block(runs[0], 0));
+  if (scratch) backend.disposeData(scratch.dataId);
   return out;
 }
 

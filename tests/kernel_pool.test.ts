@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertThrows } from "@std/assert";
 import { KernelPool } from "../core/kernel_pool.ts";
-import { compileSimdMatMul, simdMatMul } from "../core/simd_matmul.ts";
+import { compileSimdMatMul, gemmScratchBytes, simdMatMul } from "../core/simd_matmul.ts";
 
 function sharedHeap(): { memory: WebAssembly.Memory; heap: Float32Array } {
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 64, shared: true });
@@ -19,12 +19,16 @@ Deno.test("kernel pool: products split across threads equal single-threaded ones
   const pool = new KernelPool(compileSimdMatMul(true), memory, 2);
   const single = simdMatMul(memory);
   try {
-    const [m, k, n] = [24, 20, 16], a = 0, b = 4 * 10_000, c1 = 4 * 20_000, c2 = 4 * 30_000;
-    // gemm by rows: blocks of 8 rows each, on three threads.
-    single.gemm(a, b, c1, m, k, n, 4 * k, 4, 8);
+    const [m, k, n] = [36, 20, 16], a = 0, b = 4 * 10_000, c1 = 4 * 20_000, c2 = 4 * 30_000;
+    // gemm by rows: 12 rows a thread on three threads, each with its own scratch.
+    const scratch = (t: number) => 4 * 36_000 + t * gemmScratchBytes(k, 6);
+    single.gemm(a, b, c1, m, k, n, 4 * k, 4, 6, scratch(0));
     pool.run(
       "gemm",
-      [0, 8, 16].map((r) => [a + 4 * r * k, b, c2 + 4 * r * n, 8, k, n, 4 * k, 4, 8]),
+      [0, 12, 24].map((
+        r,
+        t,
+      ) => [a + 4 * r * k, b, c2 + 4 * r * n, 12, k, n, 4 * k, 4, 6, scratch(t)]),
     );
     assertEquals(heap.slice(c2 / 4, c2 / 4 + m * n), heap.slice(c1 / 4, c1 / 4 + m * n));
     // bmmT by batches: 3 matrices, one a thread.
@@ -57,7 +61,7 @@ Deno.test("kernel pool: a worker's failing kernel is an error on the calling thr
   try {
     // The worker's block reads far past the end of the memory: a trap there.
     const outside = 64 * 65_536 + 4096;
-    const block = (a: number) => [a, 0, 4096, 1, 4, 8, 16, 4, 4];
+    const block = (a: number) => [a, 0, 4096, 1, 4, 8, 16, 4, 6, 8192];
     assertThrows(
       () => pool.run("gemm", [block(0), block(outside)]),
       Error,

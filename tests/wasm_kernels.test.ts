@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { useBackend } from "../core/backend.ts";
-import { type SimdMatMul, simdMatMulModule } from "../core/simd_matmul.ts";
+import { gemmScratchBytes, type SimdMatMul, simdMatMulModule } from "../core/simd_matmul.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";
@@ -79,14 +79,19 @@ function tiledCase(fused: boolean) {
   const memory = new WebAssembly.Memory({ initial: 64 });
   const { gemm } = kernels(memory, fused);
   const heap = new Float32Array(memory.buffer);
-  for (const [m, k, n] of [[4, 1, 8], [12, 7, 24], [8, 33, 16]]) {
+  // m past whole tiles and blocks (13 = two tiles and one row; blocks of
+  // 12 and of 8, the last mid-tile), k odd (the unrolled loop's remainder).
+  const cases = [[1, 1, 8, 6], [6, 2, 8, 6], [13, 7, 24, 12], [12, 33, 16, 8], [29, 64, 40, 12]];
+  for (const [m, k, n, block] of cases) {
     for (const transposed of [false, true]) {
-      const a = 16, b = a + m * k * 4, c = b + k * n * 4;
+      const a = 16, b = a + m * k * 4, c = b + k * n * 4, scratch = c + (m * n + 8) * 4;
       heap.set(fill(m * k, 6), a / 4);
       heap.set(fill(k * n, 7), b / 4);
       heap.fill(99, c / 4, c / 4 + m * n + 8);
+      const scratchEnd = scratch + gemmScratchBytes(k, block);
+      heap.fill(77, scratchEnd / 4, scratchEnd / 4 + 8);
       const [aRow, aK] = transposed ? [4, 4 * m] : [4 * k, 4];
-      gemm(a, b, c, m, k, n, aRow, aK, 8); // blocks of 8 rows: 12 rows end mid-block
+      gemm(a, b, c, m, k, n, aRow, aK, block, scratch);
       let worst = 0;
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
@@ -98,8 +103,10 @@ function tiledCase(fused: boolean) {
           worst = Math.max(worst, Math.abs(sum - heap[c / 4 + i * n + j]));
         }
       }
-      assertLessOrEqual(worst, 1e-5 * k, `[${m}, ${k}, ${n}] transposed ${transposed}`);
-      assertEquals(heap[c / 4 + m * n], 99, "wrote past the output");
+      const what = `[${m}, ${k}, ${n}] block ${block} transposed ${transposed} fused ${fused}`;
+      assertLessOrEqual(worst, 1e-5 * k, what);
+      assertEquals(heap[c / 4 + m * n], 99, `wrote past the output: ${what}`);
+      assertEquals(heap[scratchEnd / 4], 77, `wrote past the scratch: ${what}`);
     }
   }
 }
@@ -180,7 +187,9 @@ Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend
   await assertClose(() => tf.matMul(p(), r()), 1e-5, "single product, tiled");
   await assertClose(() => tf.matMul(p(), q(), true, false), 1e-5, "transposed a, tiled");
   await assertClose(() => tf.matMul(q(), q(), false, true), 1e-5, "single, transposed b (tfjs's)");
-  await assertClose(() => tf.matMul(p().slice([0, 0], [7, 20]), r()), 1e-5, "7 rows (tfjs's)");
+  await assertClose(() => tf.matMul(p().slice([0, 0], [7, 20]), r()), 1e-5, "7 rows, tiled");
+  const s = () => r().slice([0, 0], [20, 12]);
+  await assertClose(() => tf.matMul(p(), s()), 1e-5, "12 columns (tfjs's)");
 });
 
 Deno.test("wasm kernels: a looped model's gradients match the cpu backend, without leaking buffers", async () => {
