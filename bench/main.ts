@@ -14,7 +14,8 @@ import { BENCH_SMALL, type BenchConfig, PAPER_BENCH, stepTime } from "./step_tim
 import { matmulGflops, trainingFlops } from "./ceiling.ts";
 import { sweepCacheBench } from "./sweep.ts";
 import { threadedStepTime } from "./threaded_step.ts";
-import { torchStepTime } from "./torch_ref.ts";
+import { torchMatmulGflops, torchStepTime } from "./torch_ref.ts";
+import { simdPeakGflops } from "./simd_peak.ts";
 
 const backend = await useBackend(
   (Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm",
@@ -49,9 +50,14 @@ async function sideBySide(bench: string, config: BenchConfig) {
 const { ms: plain, torch: torchPlain } = await sideBySide("train_step", BENCH_SMALL);
 
 // 2. The ceiling: bench-small's matmul FLOPs at this backend's matmul speed
-//    on the step's largest product (the MLP's [B*T, d] x [d, ff]).
+//    on the step's largest product (the MLP's [B*T, d] x [d, ff]), next to
+//    wasm SIMD's arithmetic peak on one core and PyTorch's matmul on one
+//    thread (native BLAS, wider vectors) for the same product.
 const flops = trainingFlops(BENCH_SMALL, 16);
-const peak = await matmulGflops(BENCH_SMALL.batch * 16, BENCH_SMALL.d, BENCH_SMALL.ff);
+const shape = [BENCH_SMALL.batch * 16, BENCH_SMALL.d, BENCH_SMALL.ff] as const;
+const peak = await matmulGflops(...shape);
+const simdPeak = backend === "wasm" ? simdPeakGflops() : undefined;
+const torchMatmul = device === "cpu" ? await torchMatmulGflops(...shape, 1) : undefined;
 report({
   bench: "step_ceiling",
   config: BENCH_SMALL,
@@ -61,6 +67,10 @@ report({
   floor_ms_per_step: round(flops / (peak * 1e6), 1),
   step_gflops: round(flops / (plain * 1e6), 1),
   ...("ms" in torchPlain ? { torch_step_gflops: round(flops / (torchPlain.ms * 1e6), 1) } : {}),
+  ...(simdPeak ? { wasm_simd_peak_gflops_per_core: round(simdPeak, 1) } : {}),
+  ...(torchMatmul && "gflops" in torchMatmul
+    ? { torch_matmul_gflops_1_thread: round(torchMatmul.gflops, 1) }
+    : {}),
 });
 
 // 3. The paper's configuration: a GPU job.

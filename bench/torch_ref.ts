@@ -64,3 +64,41 @@ export async function torchStepTime(
   }
   return best!;
 }
+
+// Best of 30 `torch.mm` calls on `threads` threads, in GFLOP/s.
+const MATMUL_SNIPPET = `
+import sys, time, torch
+m, k, n, threads = map(int, sys.argv[1:])
+torch.set_num_threads(threads)
+a, b = torch.randn(m, k), torch.randn(k, n)
+best = 1e9
+for _ in range(30):
+    t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0)
+print(2 * m * k * n / best / 1e9)
+`;
+
+/**
+ * PyTorch's CPU matmul speed for an `[m, k] x [k, n]` product on `threads`
+ * threads (GFLOP/s), or why it cannot be measured: native BLAS against the
+ * backend's own kernels, shape for shape.
+ */
+export async function torchMatmulGflops(
+  m: number,
+  k: number,
+  n: number,
+  threads = 1,
+): Promise<{ gflops: number } | { unavailable: string }> {
+  const args = ["-c", MATMUL_SNIPPET, ...[m, k, n, threads].map(String)];
+  let out;
+  try {
+    out = await new Deno.Command(PYTHON, { args, stderr: "piped" }).output();
+  } catch {
+    return { unavailable: `${PYTHON} not found` };
+  }
+  if (!out.success) {
+    return {
+      unavailable: new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed",
+    };
+  }
+  return { gflops: Number(new TextDecoder().decode(out.stdout).trim()) };
+}
