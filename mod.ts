@@ -40,6 +40,7 @@ export {
   MAX_WASM_THREADS,
   useWasmThreads,
   WASM_THREADS_ENV,
+  wasmKernelThreads,
   wasmThreadsFromEnv,
 } from "./core/wasm_threads.ts";
 export { useFastWasmKernels } from "./core/wasm_kernels.ts";

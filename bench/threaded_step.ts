@@ -4,8 +4,8 @@
  * `STARS_WASM_THREADS=N deno run -A bench/threaded_step.ts` prints
  * `{"threads": N, "ms_per_step": ...}`. `bench/main.ts` runs it.
  */
-import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { useBackend } from "../core/backend.ts";
+import { wasmKernelThreads } from "../core/wasm_threads.ts";
 import { BENCH_SMALL, stepTime } from "./step_time.ts";
 
 /** Runs this file in a child process with `threads` threads; its step time in ms. */
@@ -22,5 +22,5 @@ export async function threadedStepTime(threads: number): Promise<number> {
 if (import.meta.main) {
   await useBackend("wasm");
   const ms = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2 });
-  console.log(JSON.stringify({ threads: getThreadsCount(), ms_per_step: ms }));
+  console.log(JSON.stringify({ threads: wasmKernelThreads(), ms_per_step: ms }));
 }

@@ -32,7 +32,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { KernelPool, type PoolKernel } from "./kernel_pool.ts";
 import { compileSimdMatMul, gemmScratchBytes, rowBlock, simdMatMul } from "./simd_matmul.ts";
 import { isShared } from "./wasm_asm.ts";
@@ -40,6 +39,7 @@ import { wasmCopy } from "./wasm_copy.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 import { registerWasmGelu } from "./wasm_gelu.ts";
 import { registerWasmLayerNorm } from "./wasm_layer_norm.ts";
+import { wasmKernelThreads } from "./wasm_threads.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -73,7 +73,7 @@ const kernelsOf = perHeap(simdMatMul);
 // On the threaded build's shared heap, a pool with a worker per extra thread.
 // (If the workers cannot start, products stay on the calling thread.)
 const poolOf = perHeap((memory) => {
-  const threads = getThreadsCount();
+  const threads = wasmKernelThreads();
   if (!isShared(memory) || threads < 2) return null;
   try {
     return new KernelPool(compileSimdMatMul(true), memory, threads - 1);

@@ -18,10 +18,14 @@
  *   pthread messages to Emscripten's handler in order. Deno passes the
  *   `WebAssembly.Module` and the shared `WebAssembly.Memory` to workers as
  *   they are.
- * - `os.cpus()` reports `2 * threads` cores during start-up: tfjs caps its
- *   pool at half the logical cores, so a 2-core machine would get 1 thread.
+ * - XNNPACK's own thread pool is kept at one thread. The toolkit's kernels
+ *   do the heavy work (`core/kernel_pool.ts` splits the matrix products
+ *   across `threads` threads of its own); XNNPACK's pool, which would split
+ *   tfjs's remaining small kernels, made them slower (`Add` took 32 ms a
+ *   bench-small step on 2 threads against 10 ms on 1) and competed with the
+ *   toolkit's workers for the same cores.
  *
- * Both replacements are undone before the function returns.
+ * `Worker` is restored before the function returns.
  *
  * @example
  * ```ts ignore
@@ -32,8 +36,7 @@
  * ```
  */
 import * as tf from "@tensorflow/tfjs";
-import { getThreadsCount, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import os from "node:os";
+import { setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { Worker as NodeWorker } from "node:worker_threads";
 
 /** Most threads: tfjs pre-creates 8 pool workers and caps XNNPACK's pool at 8. */
@@ -125,11 +128,12 @@ function PoolWorker(url: string | URL): NodeWorker {
 }
 
 /**
- * Starts tfjs's wasm backend on its multi-threaded SIMD build with `threads`
- * threads (the calling thread counts as one) and makes it the active
- * backend, like `tf.setBackend("wasm")`. Call `setWasmPaths` first, and call
- * this before anything else starts the wasm backend. Returns the thread
- * count XNNPACK uses.
+ * Starts tfjs's wasm backend on its multi-threaded SIMD build (a shared
+ * heap) and makes it the active backend, like `tf.setBackend("wasm")`; the
+ * toolkit's matrix products then run on `threads` threads (the calling
+ * thread counts as one), tfjs's own kernels on one. Call `setWasmPaths`
+ * first, and call this before anything else starts the wasm backend.
+ * Returns `threads`.
  */
 export async function useWasmThreads(threads: number): Promise<number> {
   checkThreads(threads, "threads");
@@ -140,18 +144,13 @@ export async function useWasmThreads(threads: number): Promise<number> {
     );
   }
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
-  setThreadsCount(threads);
+  setThreadsCount(1); // XNNPACK's pool (see the module notes)
   const worker = Object.getOwnPropertyDescriptor(globalThis, "Worker");
-  const cpus = os.cpus;
   Object.defineProperty(globalThis, "Worker", {
     configurable: true,
     get: () => PoolWorker,
     set: () => {}, // Emscripten's Node path assigns node's Worker here.
   });
-  os.cpus = () => {
-    const real = cpus();
-    return Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]);
-  };
   try {
     if (!(await tf.setBackend("wasm"))) {
       throw new Error("wasm_threads: could not start the threaded wasm backend");
@@ -159,7 +158,17 @@ export async function useWasmThreads(threads: number): Promise<number> {
     await tf.ready();
   } finally {
     if (worker) Object.defineProperty(globalThis, "Worker", worker);
-    os.cpus = cpus;
   }
-  return getThreadsCount();
+  kernelThreads = threads;
+  return threads;
+}
+
+let kernelThreads = 1;
+
+/**
+ * Threads the toolkit's wasm kernels split their work across: the count
+ * given to {@linkcode useWasmThreads}, or 1 on the single-threaded build.
+ */
+export function wasmKernelThreads(): number {
+  return kernelThreads;
 }

@@ -6,11 +6,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertLessOrEqual, assertRejects, assertThrows } from "@std/assert";
+import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { useBackend } from "../core/backend.ts";
 import {
   MAX_WASM_THREADS,
   useWasmThreads,
   WASM_THREADS_ENV,
+  wasmKernelThreads,
   wasmThreadsFromEnv,
 } from "../core/wasm_threads.ts";
 import { PAPER_MODEL } from "../models/config.ts";
@@ -88,6 +90,8 @@ Deno.test({
     tf.removeBackend("wasm");
     tf.registerBackend("wasm", factory, 2);
     assertEquals(await useWasmThreads(2), 2);
+    assertEquals(wasmKernelThreads(), 2); // the toolkit's products on 2 threads
+    assertEquals(getThreadsCount(), 1); // tfjs's XNNPACK on 1 (see core/wasm_threads.ts)
     assertEquals(tf.getBackend(), "wasm");
     assertEquals(globalThis.Worker.name, "Worker"); // Deno's own, restored
 
