@@ -47,6 +47,11 @@ export { useFastWasmKernels } from "./core/wasm_kernels.ts";
 export { type SimdMatMul, simdMatMul } from "./core/simd_matmul.ts";
 export { fusedLayerNorm, fusedLayerNormReady } from "./core/layer_norm_op.ts";
 export { fusedGelu, fusedGeluReady } from "./core/gelu_op.ts";
+export {
+  registerWebgpuMatMul,
+  WEBGPU_MATMUL_ENV,
+  webgpuMatMulFromEnv,
+} from "./core/webgpu_matmul.ts";
 export { mixSeed, Rng } from "./core/rng.ts";
 
 export {

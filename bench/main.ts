@@ -5,7 +5,8 @@
  * machines are shared and noisy.
  *
  * On a real GPU (`STARS_BACKEND=webgpu`) PyTorch runs on CUDA and the paper's
- * configuration is timed too; on the CPU that one takes minutes a step, so it
+ * configuration is timed too, with tfjs's matrix product and then with the
+ * toolkit's tiled one (`core/webgpu_matmul.ts`); on the CPU that one takes minutes a step, so it
  * runs only with `STARS_BENCH_PAPER=1`.
  */
 import { hasRealGpu, useBackend } from "../core/backend.ts";
@@ -16,6 +17,8 @@ import { sweepCacheBench } from "./sweep.ts";
 import { threadedStepTime } from "./threaded_step.ts";
 import { torchMatmulGflops, torchStepTime } from "./torch_ref.ts";
 import { simdPeakGflops } from "./simd_peak.ts";
+import { webgpuMatMulBench } from "./webgpu_matmul.ts";
+import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "../core/webgpu_matmul.ts";
 
 const backend = await useBackend(
   (Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm",
@@ -74,8 +77,9 @@ report({
 });
 
 // 3. The paper's configuration: a GPU job.
+let paperMs: number | undefined;
 if (gpu || Deno.env.get("STARS_BENCH_PAPER") === "1") {
-  await sideBySide("paper_config", PAPER_BENCH);
+  paperMs = (await sideBySide("paper_config", PAPER_BENCH)).ms;
 } else {
   report({
     bench: "paper_config",
@@ -128,3 +132,22 @@ report({
 //    problems would take about a quarter of an hour on 2 cores); the record
 //    says exactly what was measured.
 report({ ...(await sweepCacheBench({ problems: 100, depths: [1, 10, 100] })), backend });
+
+// 7. On WebGPU, the toolkit's tiled matrix product against tfjs's: the
+//    paper's products one by one, then the paper's step with the tiled
+//    product registered (last: it stays registered for the process).
+if (backend === "webgpu" && paperMs !== undefined) {
+  for (const record of await webgpuMatMulBench()) report(record);
+  if (webgpuMatMulFromEnv() === "tfjs") {
+    registerWebgpuMatMul();
+    const ms = await stepTime(PAPER_BENCH, { steps: 10, warmup: 3 });
+    report({
+      bench: "paper_config_toolkit_matmul",
+      config: PAPER_BENCH,
+      backend,
+      ms_per_step: round(ms, 1),
+      ms_per_step_tfjs_matmul: round(paperMs, 1),
+      speedup: round(paperMs / ms),
+    });
+  }
+}

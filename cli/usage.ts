@@ -17,7 +17,8 @@ export class UsageError extends Error {
 /** Whether an error is the user's input (exit 2) rather than a failure. */
 export function isInputError(e: unknown): e is Error {
   return e instanceof UsageError || e instanceof ConfigError ||
-    (e instanceof RangeError && /^(loops|backend|config|wasm_threads)/.test(e.message));
+    (e instanceof RangeError &&
+      /^(loops|backend|config|wasm_threads|webgpu_matmul)/.test(e.message));
 }
 
 /** The flags of a subcommand: value flags and boolean switches. */

@@ -10,6 +10,7 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { useFastWasmKernels } from "./wasm_kernels.ts";
 import { registerWebgpuGelu } from "./webgpu_gelu.ts";
 import { registerWebgpuLayerNorm } from "./webgpu_layer_norm.ts";
+import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "./webgpu_matmul.ts";
 import { useWasmThreads, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
 /** The backends the toolkit can run on. */
@@ -29,9 +30,11 @@ async function registerWebgpu(): Promise<void> {
   if (webgpuRegistered) return;
   ensureRuntimeDir();
   await import("@tensorflow/tfjs-backend-webgpu");
-  // The toolkit's fused LayerNorm and GELU kernels (WGSL).
+  // The toolkit's fused LayerNorm and GELU kernels (WGSL), and its tiled
+  // product where STARS_WEBGPU_MATMUL=toolkit asks for it.
   registerWebgpuLayerNorm();
   registerWebgpuGelu();
+  if (webgpuMatMulFromEnv() === "toolkit") registerWebgpuMatMul();
   webgpuRegistered = true;
 }
 
