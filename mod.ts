@@ -47,6 +47,7 @@ export { useFastWasmKernels } from "./core/wasm_kernels.ts";
 export { type SimdMatMul, simdMatMul } from "./core/simd_matmul.ts";
 export { fusedLayerNorm, fusedLayerNormReady } from "./core/layer_norm_op.ts";
 export { fusedGelu, fusedGeluReady } from "./core/gelu_op.ts";
+export { type AdamWCoefficients, fusedAdamW, fusedAdamWReady } from "./core/adamw_op.ts";
 export {
   registerWebgpuMatMul,
   WEBGPU_MATMUL_ENV,
@@ -159,7 +160,7 @@ export {
   TASKS,
   type TrainConfig,
 } from "./train/config.ts";
-export { AdamW, type AdamWOptions, clipByGlobalNorm } from "./train/adamw.ts";
+export { AdamW, type AdamWOptions, clipByGlobalNorm, gradNormScale } from "./train/adamw.ts";
 export { learningRate } from "./train/schedule.ts";
 export {
   lossCurve,

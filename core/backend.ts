@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { useFastWasmKernels } from "./wasm_kernels.ts";
+import { registerWebgpuAdamW } from "./webgpu_adamw.ts";
 import { registerWebgpuGelu } from "./webgpu_gelu.ts";
 import { registerWebgpuLayerNorm } from "./webgpu_layer_norm.ts";
 import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "./webgpu_matmul.ts";
@@ -30,10 +31,11 @@ async function registerWebgpu(): Promise<void> {
   if (webgpuRegistered) return;
   ensureRuntimeDir();
   await import("@tensorflow/tfjs-backend-webgpu");
-  // The toolkit's fused LayerNorm and GELU kernels (WGSL), and its tiled
+  // The toolkit's fused LayerNorm, GELU and AdamW kernels (WGSL), and its tiled
   // product where STARS_WEBGPU_MATMUL=toolkit asks for it.
   registerWebgpuLayerNorm();
   registerWebgpuGelu();
+  registerWebgpuAdamW();
   if (webgpuMatMulFromEnv() === "toolkit") registerWebgpuMatMul();
   webgpuRegistered = true;
 }

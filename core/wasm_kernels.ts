@@ -37,6 +37,7 @@ import { compileSimdMatMul, gemmScratchBytes, rowBlock, simdMatMul } from "./sim
 import { isShared } from "./wasm_asm.ts";
 import { wasmCopy } from "./wasm_copy.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+import { registerWasmAdamW } from "./wasm_adamw.ts";
 import { registerWasmGelu } from "./wasm_gelu.ts";
 import { registerWasmLayerNorm } from "./wasm_layer_norm.ts";
 import { wasmKernelThreads } from "./wasm_threads.ts";
@@ -232,8 +233,8 @@ function replaceKernel(
 /**
  * Replaces the wasm backend's `Identity`, `Cast`, `Slice`, `SplitV`,
  * `Concat`, `Sum` and `BatchMatMul` with the faster versions described in this module's
- * notes, and registers the fused LayerNorm and GELU of `wasm_layer_norm.ts`
- * and `wasm_gelu.ts`. Values are unchanged within float32 rounding (tests compare them
+ * notes, and registers the fused LayerNorm, GELU and AdamW of
+ * `wasm_layer_norm.ts`, `wasm_gelu.ts` and `wasm_adamw.ts`. Values are unchanged within float32 rounding (tests compare them
  * with the cpu backend); idempotent; call before or after the backend
  * starts. `useBackend("wasm")` calls it.
  *
@@ -308,5 +309,6 @@ export function useFastWasmKernels(): void {
   simdTransposes = true;
   registerWasmLayerNorm();
   registerWasmGelu();
+  registerWasmAdamW();
   installed = true;
 }

@@ -14,6 +14,7 @@ export type WebGPUBackend = tf.KernelBackend & {
     program: WebGPUProgram,
     inputs: tf.TensorInfo[],
     dtype: tf.DataType,
+    programUniforms?: { type: string; data: number[] }[],
   ): tf.TensorInfo;
   disposeData(dataId: object): boolean;
 };

@@ -9,7 +9,7 @@ import { mixSeed } from "../core/rng.ts";
 import type { LoopedLM } from "../models/looped.ts";
 import type { LoopDraw } from "../regularizers/loop_sampler.ts";
 import type { Batch } from "../tasks/batch.ts";
-import { type AdamW, type AdamWOptions, clipByGlobalNorm } from "./adamw.ts";
+import { type AdamW, type AdamWOptions, gradNormScale } from "./adamw.ts";
 import { maskedCrossEntropy, teacherForcedExactMatch } from "./loss.ts";
 
 /** A loss term added to the cross-entropy, computed at the final state. */
@@ -117,31 +117,28 @@ export async function trainStep(
     // A parameter off this step's path (e.g. positions when only later
     // loops are taped) has no gradient and is left untouched.
     for (const [name, v] of model.params) if (grads[v.name]) byName[name] = grads[v.name];
-    const clipped = clipByGlobalNorm(byName, o.grad_clip);
+    // The clip's factor goes to the optimizer, which folds it into the update.
+    const { norm, scale } = gradNormScale(byName, o.grad_clip);
     const named: Record<string, tf.Scalar> = {
       loss: value as tf.Scalar,
-      grad_norm: clipped.norm,
+      grad_norm: norm,
       ...logs,
     };
     // One read-back for all the step's numbers; the kept logs are copied, so free them.
     const packed = tf.stack(Object.values(named));
     tf.dispose(Object.values(logs));
-    return {
-      grads: clipped.grads,
-      names: Object.keys(named),
-      packed,
-    };
+    return { grads: byName, scale, names: Object.keys(named), packed };
   });
-  const { grads, names, packed } = computed;
+  const { grads, scale, names, packed } = computed;
   const numbers = await packed.data();
   packed.dispose();
   const values: Record<string, number> = {};
   names.forEach((k, i) => values[k] = numbers[i]);
   if (!Object.values(values).every(Number.isFinite)) {
-    tf.dispose(grads);
+    tf.dispose([...Object.values(grads), ...(scale ? [scale] : [])]);
     throw new NonFiniteLossError(step, values);
   }
-  optimizer.apply(model.params, grads, o);
-  tf.dispose(grads);
+  optimizer.apply(model.params, grads, o, scale);
+  tf.dispose([...Object.values(grads), ...(scale ? [scale] : [])]);
   return values as StepResult;
 }

@@ -1,0 +1,88 @@
+/**
+ * One AdamW update of one parameter as one tfjs op (`StarsAdamW`): from the
+ * parameter, its gradient, the two moments and a gradient scale (the global
+ * norm clip's factor, a one-element tensor so it never leaves the device),
+ * the op returns the new parameter and moments.
+ *
+ * Built from tfjs ops the update is about 15 kernels a parameter (and one
+ * more for the clip), 330 launches a step for the looped model's 21
+ * parameters: on a GPU, a third of the step's dispatches. Kernels:
+ * `wasm_adamw.ts` (one kernel) and `webgpu_adamw.ts` (three dispatches, one
+ * per output). Optimisers need no gradient, so none is registered.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The kernel's name: inputs `param`, `grad`, `moment1`, `moment2`, `gradScale`; outputs the new three. */
+export const ADAMW = "StarsAdamW";
+
+/** The update's coefficients for this step (kernel attributes). */
+export interface AdamWCoefficients {
+  /** First-moment decay. */
+  beta1: number;
+  /** Second-moment decay. */
+  beta2: number;
+  /** Learning rate. */
+  lr: number;
+  /** Factor on the parameter before the step: `1 - lr * weight_decay`, or 1. */
+  decay: number;
+  /** Denominator epsilon. */
+  eps: number;
+  /** Bias corrections `1 - beta1^t` and `1 - beta2^t`. */
+  c1: number;
+  /** See `c1`. */
+  c2: number;
+}
+
+/**
+ * The update on plain arrays, element by element (the wasm kernel; the
+ * reference for the others):
+ *
+ * ```text
+ * g  = grad * scale
+ * m' = beta1 m + (1 - beta1) g
+ * v' = beta2 v + (1 - beta2) g^2
+ * p' = decay p - lr (m' / c1) / (sqrt(v' / c2) + eps)
+ * ```
+ */
+export function adamwArrays(
+  [param, grad, moment1, moment2]: ArrayLike<number>[],
+  scale: number,
+  [newParam, newMoment1, newMoment2]: Float32Array[],
+  c: AdamWCoefficients,
+): void {
+  for (let i = 0; i < param.length; i++) {
+    const g = grad[i] * scale;
+    const m = c.beta1 * moment1[i] + (1 - c.beta1) * g;
+    const v = c.beta2 * moment2[i] + (1 - c.beta2) * g * g;
+    newMoment1[i] = m;
+    newMoment2[i] = v;
+    newParam[i] = c.decay * param[i] - c.lr * (m / c.c1) / (Math.sqrt(v / c.c2) + c.eps);
+  }
+}
+
+/** Whether the fused update has a kernel on the active backend. */
+export function fusedAdamWReady(): boolean {
+  return tf.getKernel(ADAMW, tf.getBackend()) !== undefined;
+}
+
+/**
+ * The new `[param, moment1, moment2]` after one AdamW step, as one kernel
+ * (see the module notes); needs {@linkcode fusedAdamWReady}. `gradScale`
+ * holds one float32 that multiplies the gradient first.
+ */
+export function fusedAdamW(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  moment1: tf.Tensor,
+  moment2: tf.Tensor,
+  gradScale: tf.Tensor,
+  coefficients: AdamWCoefficients,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(
+    ADAMW,
+    { param, grad, moment1, moment2, gradScale } as unknown as tf.NamedTensorMap,
+    coefficients as unknown as tf.NamedAttrMap,
+  ) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
