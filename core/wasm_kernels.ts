@@ -20,11 +20,12 @@
  *   `[1024, 384] -> [384]`.
  * - `BatchMatMul` runs the SIMD kernels of `simd_matmul.ts`: products with
  *   a batch dimension (attention's) at about 10x tfjs's scalar loop, either
- *   operand transposed for free, and single products whose rows are a
- *   multiple of 4 and columns of 8 at XNNPACK's speed without its per-call
- *   packing, with `transposeA` free (so a weight gradient `x^T dy` needs no
- *   transpose first). On the threaded build (`STARS_WASM_THREADS`), large
- *   products are split across a worker pool (`kernel_pool.ts`).
+ *   operand transposed for free, and single products whose columns are a
+ *   multiple of 8 about 1.5x XNNPACK's speed (the left operand packed in
+ *   blocks to a scratch buffer allocated per call), with `transposeA` free
+ *   (so a weight gradient `x^T dy` needs no transpose first). On the
+ *   threaded build (`STARS_WASM_THREADS`), large products are split across
+ *   a worker pool (`kernel_pool.ts`), each thread with its own scratch.
  *
  * Results equal tfjs's own kernels within float32 rounding (the order of
  * additions differs); `tests/wasm_kernels.test.ts` compares them.
