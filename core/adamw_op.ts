@@ -45,6 +45,11 @@ export interface AdamWCoefficients {
  * v' = beta2 v + (1 - beta2) g^2
  * p' = decay p - lr (m' / c1) / (sqrt(v' / c2) + eps)
  * ```
+ *
+ * Each operation is rounded to float32 in the order tfjs ops take them
+ * (`train/adamw.ts`'s unfused path), coefficients included, so the result
+ * is the same bit for bit and a training run is the same with and without
+ * the fused op.
  */
 export function adamwArrays(
   [param, grad, moment1, moment2]: ArrayLike<number>[],
@@ -52,13 +57,27 @@ export function adamwArrays(
   [newParam, newMoment1, newMoment2]: Float32Array[],
   c: AdamWCoefficients,
 ): void {
+  const f = Math.fround;
+  const [beta1, beta2, lr, decay, eps, c1, c2] = [
+    c.beta1,
+    c.beta2,
+    c.lr,
+    c.decay,
+    c.eps,
+    c.c1,
+    c.c2,
+  ]
+    .map(f);
+  const [keep1, keep2] = [f(1 - c.beta1), f(1 - c.beta2)];
+  const scaled = f(scale) !== 1;
   for (let i = 0; i < param.length; i++) {
-    const g = grad[i] * scale;
-    const m = c.beta1 * moment1[i] + (1 - c.beta1) * g;
-    const v = c.beta2 * moment2[i] + (1 - c.beta2) * g * g;
+    const g = scaled ? f(grad[i] * scale) : grad[i];
+    const m = f(f(moment1[i] * beta1) + f(g * keep1));
+    const v = f(f(moment2[i] * beta2) + f(f(g * g) * keep2));
     newMoment1[i] = m;
     newMoment2[i] = v;
-    newParam[i] = c.decay * param[i] - c.lr * (m / c.c1) / (Math.sqrt(v / c.c2) + c.eps);
+    const update = f(f(m / c1) / f(f(Math.sqrt(f(v / c2))) + eps));
+    newParam[i] = f(f(param[i] * decay) - f(update * lr));
   }
 }
 

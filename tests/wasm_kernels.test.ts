@@ -187,7 +187,7 @@ Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend
   await assertClose(() => tf.matMul(p(), r()), 1e-5, "single product, tiled");
   await assertClose(() => tf.matMul(p(), q(), true, false), 1e-5, "transposed a, tiled");
   await assertClose(() => tf.matMul(q(), q(), false, true), 1e-5, "single, transposed b (tfjs's)");
-  await assertClose(() => tf.matMul(p().slice([0, 0], [7, 20]), r()), 1e-5, "7 rows, tiled");
+  await assertClose(() => tf.matMul(p().slice([0, 0], [7, 20]), r()), 1e-5, "7 rows (tfjs's)");
   const s = () => r().slice([0, 0], [20, 12]);
   await assertClose(() => tf.matMul(p(), s()), 1e-5, "12 columns (tfjs's)");
 });
