@@ -176,9 +176,9 @@ function simdProduct(
   if (k !== k2 || m * k * n === 0) return null; // tfjs's kernel reports a mismatch
   // gemm takes any m, but products with m not a multiple of 4 (the tied
   // embedding's gradient, m = vocabulary) stay on tfjs's kernel: its order
-  // of summation keeps training bit for bit what it was when the committed
-  // reproduction ran, and random-depth training turned out to be sensitive
-  // to a rounding change in that one gradient (README, reproduction).
+  // of summation keeps training bit for bit what the previous gemm gave,
+  // and random-depth training turned out to be sensitive to a rounding
+  // change in that one gradient (README, reproduction).
   const single = batch === 1 && !transposeB && m % 4 === 0 && n % 8 === 0;
   const batched = batch > 1 && !(transposeA && transposeB);
   if (!single && !batched) return null;
