@@ -10,6 +10,19 @@ const SCRIPT = Deno.env.get("STARS_TORCH_REF") ??
   new URL("../../shared/bench/torch_looped_ref.py", import.meta.url).pathname;
 const PYTHON = Deno.env.get("STARS_PYTHON") ?? "/usr/bin/python3";
 
+/** Runs the interpreter with `args`: its stdout, or why it could not run (the last line of stderr). */
+async function runPython(args: string[]): Promise<{ stdout: string } | { unavailable: string }> {
+  let out;
+  try {
+    out = await new Deno.Command(PYTHON, { args, stderr: "piped" }).output();
+  } catch {
+    return { unavailable: `${PYTHON} not found` };
+  }
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  if (!out.success) return { unavailable: text(out.stderr).trim().split("\n").pop() ?? "failed" };
+  return { stdout: text(out.stdout) };
+}
+
 /**
  * PyTorch's median ms per step for a config: on the CPU the better of 1 and 2
  * threads, on CUDA one run.
@@ -46,18 +59,9 @@ export async function torchStepTime(
       device,
       ...extra,
     ];
-    let out;
-    try {
-      out = await new Deno.Command(PYTHON, { args, stderr: "piped" }).output();
-    } catch {
-      return { unavailable: `${PYTHON} not found` };
-    }
-    if (!out.success) {
-      return {
-        unavailable: new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed",
-      };
-    }
-    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    const out = await runPython(args);
+    if ("unavailable" in out) return out;
+    const r = JSON.parse(out.stdout);
     if (!best || r.median_ms_per_step < best.ms) {
       best = { ms: r.median_ms_per_step, threads, impl: r.impl };
     }
@@ -88,17 +92,6 @@ export async function torchMatmulGflops(
   n: number,
   threads = 1,
 ): Promise<{ gflops: number } | { unavailable: string }> {
-  const args = ["-c", MATMUL_SNIPPET, ...[m, k, n, threads].map(String)];
-  let out;
-  try {
-    out = await new Deno.Command(PYTHON, { args, stderr: "piped" }).output();
-  } catch {
-    return { unavailable: `${PYTHON} not found` };
-  }
-  if (!out.success) {
-    return {
-      unavailable: new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed",
-    };
-  }
-  return { gflops: Number(new TextDecoder().decode(out.stdout).trim()) };
+  const out = await runPython(["-c", MATMUL_SNIPPET, ...[m, k, n, threads].map(String)]);
+  return "unavailable" in out ? out : { gflops: Number(out.stdout.trim()) };
 }
