@@ -47,7 +47,7 @@ export class AdamW {
    * gradient first multiplied by `gradScale` where given (the global norm
    * clip's factor, see {@linkcode gradNormScale}). One fused kernel per
    * parameter where the backend has it (`core/adamw_op.ts`), else tfjs ops;
-   * both compute the same within float32 rounding.
+   * the same numbers (bit for bit on wasm, within float32 rounding on WebGPU).
    */
   apply(
     params: Map<string, tf.Variable>,
