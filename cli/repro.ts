@@ -4,7 +4,8 @@
  * split, and writes results.json, results.md, accuracy.svg and dynamics.svg.
  */
 import { parseBackend, useBackend } from "../core/backend.ts";
-import { ARMS, type Profile, PROFILES } from "../repro/arms.ts";
+import { type Profile, profileArms, PROFILES, profileSeeds } from "../repro/arms.ts";
+import { wasmKernelThreads } from "../core/wasm_threads.ts";
 import {
   reproAccuracySvg,
   reproDynamicsSvg,
@@ -19,16 +20,20 @@ const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.me
 
 const HELP = `Reproduce the paper's addition result: arms A-D, accuracy against loop depth.
 
-Usage: deno task repro [--profile quick|full|micro] [--out DIR] [--arms A,B,C,D]
+Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,2,3]
 
   --profile NAME   quick (under 15 minutes on 2 cores, default), full (the
-                   committed results, about 35 minutes on 2 cores as two
-                   processes), micro (a plumbing check)
+                   four-arm results, about 35 minutes on 2 cores as two
+                   processes), micro (a plumbing check); study (the seeded
+                   grid: F-* fixed 4 loops, R-* log-normal loops, S-* STARS,
+                   for each norm placement pre, post, sb (sandwich_branch),
+                   sd (sandwich_dual); seeds 1,2,3), study-micro (its check)
   --out DIR        checkpoints and results (default runs/repro-<profile>); a
                    run that stops resumes from its checkpoints
-  --arms LIST      arms to run (default A,B,C,D); run two sets in two
-                   processes to use two cores, then once more with all arms
-                   to write the report (trained arms only evaluate)
+  --arms LIST      arms to run (default all of the profile's); run two sets in
+                   two processes to use two cores, then once more with all
+                   arms to write the report (finished runs are only read)
+  --seeds LIST     seeds to run (default all of the profile's)
   --data FILE      test split (default the paper's, data/stars_addition_test_4digit.jsonl)
   --backend NAME   auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
   --help           this text`;
@@ -36,7 +41,7 @@ Usage: deno task repro [--profile quick|full|micro] [--out DIR] [--arms A,B,C,D]
 /** Runs the repro command; returns the process exit code. */
 export async function reproCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
-    strings: ["profile", "out", "arms", "data", "backend"],
+    strings: ["profile", "out", "arms", "seeds", "data", "backend"],
     booleans: ["help"],
   });
   if (flags.help) {
@@ -47,14 +52,28 @@ export async function reproCommand(args: string[]): Promise<number> {
   if (!(PROFILES as readonly string[]).includes(profile)) {
     throw new UsageError(`--profile: "${profile}" is not one of ${PROFILES.join(", ")}`);
   }
-  const arms = (flags.arms as string | undefined)?.split(",").map((s) => s.trim().toUpperCase());
-  for (const id of arms ?? []) {
-    if (!ARMS.some((a) => a.id === id)) {
+  const known = profileArms(profile as Profile);
+  const arms = (flags.arms as string | undefined)?.split(",").map((s) => {
+    const arm = known.find((a) => a.id.toLowerCase() === s.trim().toLowerCase());
+    if (!arm) {
       throw new UsageError(
-        `--arms: unknown arm "${id}"; allowed: ${ARMS.map((a) => a.id).join(",")}`,
+        `--arms: unknown arm "${s}" in profile ${profile}; allowed: ${
+          known.map((a) => a.id).join(",")
+        }`,
       );
     }
-  }
+    return arm.id;
+  });
+  const allowedSeeds = profileSeeds(profile as Profile);
+  const seeds = (flags.seeds as string | undefined)?.split(",").map((s) => {
+    const seed = Number(s.trim());
+    if (!allowedSeeds.includes(seed)) {
+      throw new UsageError(
+        `--seeds: "${s}" is not a seed of profile ${profile}; allowed: ${allowedSeeds.join(",")}`,
+      );
+    }
+    return seed;
+  });
   const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
   const dataPath = (flags.data as string | undefined) ?? PAPER_TEST;
   let testProblems;
@@ -79,6 +98,8 @@ export async function reproCommand(args: string[]): Promise<number> {
       outDir,
       testProblems,
       arms,
+      seeds,
+      provenance: await provenance(backend),
       signal: controller.signal,
       onEvent: (arm, e) => {
         if (e.kind === "step" && performance.now() - lastPrint > 5000) {
@@ -117,4 +138,29 @@ export async function reproCommand(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
   }
+}
+
+// What computed a run, recorded with its result so runs on other code or
+// kernels are not mixed unnoticed.
+async function provenance(backend: string): Promise<Record<string, unknown>> {
+  let commit = "unknown";
+  try {
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args, cwd: new URL("..", import.meta.url).pathname }).output();
+    const head = await git("rev-parse", "HEAD");
+    const dirty = await git("status", "--porcelain", "--untracked-files=no");
+    if (head.success) {
+      commit = new TextDecoder().decode(head.stdout).trim() +
+        (dirty.stdout.length ? "+uncommitted" : "");
+    }
+  } catch {
+    // not a git checkout (e.g. loaded from a registry)
+  }
+  return {
+    commit,
+    backend,
+    kernels: backend === "wasm" ? "toolkit wasm SIMD" : backend,
+    wasm_threads: backend === "wasm" ? wasmKernelThreads() : undefined,
+    deno: Deno.version.deno,
+  };
 }

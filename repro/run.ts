@@ -13,7 +13,16 @@ import { resolveConfig, type TrainConfig } from "../train/config.ts";
 import { taskOf } from "../train/data.ts";
 import { train, type TrainEvent } from "../train/trainer.ts";
 import { lossCurve, readStepRecords, trainingSeconds } from "../train/metrics_log.ts";
-import { type Arm, armConfig, ARMS, type Profile, PROFILE_SPECS } from "./arms.ts";
+import { plateauExit } from "./plateau.ts";
+import {
+  type Arm,
+  armConfig,
+  type Profile,
+  PROFILE_SPECS,
+  profileArms,
+  profileSeeds,
+  runDir,
+} from "./arms.ts";
 
 /** Dynamics at the final state after `depth` loops. */
 export interface DepthDynamics {
@@ -27,8 +36,10 @@ export interface DepthDynamics {
 
 /** Everything measured for one arm. */
 export interface ArmResult {
-  /** A, B, C or D. */
+  /** The arm's id (A-D, or a study arm such as `S-sd`). */
   id: string;
+  /** The run's seed. */
+  seed: number;
   /** What the arm is. */
   label: string;
   /** The arm's full training config. */
@@ -49,6 +60,10 @@ export interface ArmResult {
   sweepSeconds: number;
   /** Training cross-entropy, averaged over windows of steps: `[step, ce]`. */
   lossCurve: [number, number][];
+  /** First step where the 50-step mean cross-entropy fell below 0.1 (null: never). */
+  plateauExit?: number | null;
+  /** What computed the run (commit, backend, kernels), when the caller said. */
+  provenance?: Record<string, unknown>;
 }
 
 /** Whether the paper's claim held here. */
@@ -83,8 +98,12 @@ export interface ReproOptions {
   outDir: string;
   /** The paper's test problems (the sweep uses the profile's share of them). */
   testProblems: Problem[];
-  /** Arms to run (default all four). */
+  /** Arms to run (default all of the profile's). */
   arms?: string[];
+  /** Seeds to run (default all of the profile's). */
+  seeds?: number[];
+  /** What computes the runs (commit, backend, kernels), stored with each new result. */
+  provenance?: Record<string, unknown>;
   /** Progress: an arm's training events, then sweep and dynamics stages. */
   onEvent?: (arm: string, event: TrainEvent | { kind: "sweep"; point: DepthPoint }) => void;
   /** Stops training (each arm checkpoints and the run returns early). */
@@ -94,16 +113,20 @@ export interface ReproOptions {
 /** Runs (or resumes) the arms and measures them. */
 export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const spec = PROFILE_SPECS[o.profile];
-  const chosen = ARMS.filter((a) => !o.arms || o.arms.includes(a.id));
+  const chosen = profileArms(o.profile).filter((a) => !o.arms || o.arms.includes(a.id));
+  const seeds = profileSeeds(o.profile).filter((s) => !o.seeds || o.seeds.includes(s));
   const problems = o.testProblems.slice(0, spec.testLimit);
   const arms: ArmResult[] = [];
-  for (const arm of chosen) {
-    const saved = `${o.outDir}/arms/${arm.id}/result.json`;
-    const result = await reusable(saved, arm, o, problems.length) ??
-      await runArm(arm, o, problems);
-    if (!result) break; // interrupted
-    arms.push(result);
-    await Deno.writeTextFile(saved, JSON.stringify(result));
+  runs: for (const arm of chosen) {
+    for (const seed of seeds) {
+      const dir = `${o.outDir}/${runDir(o.profile, arm.id, seed)}`;
+      const saved = `${dir}/result.json`;
+      const result = await reusable(saved, arm, seed, o, problems.length) ??
+        await runArm(arm, seed, dir, o, problems);
+      if (!result) break runs; // interrupted
+      arms.push(result);
+      await Deno.writeTextFile(saved, JSON.stringify(result));
+    }
   }
   return {
     profile: o.profile,
@@ -120,6 +143,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
 async function reusable(
   path: string,
   arm: Arm,
+  seed: number,
   o: ReproOptions,
   testProblems: number,
 ): Promise<ArmResult | null> {
@@ -129,21 +153,26 @@ async function reusable(
   } catch {
     return null;
   }
-  const config = resolveConfig(armConfig(o.profile, arm));
+  const config = resolveConfig(armConfig(o.profile, arm, seed));
   const same = JSON.stringify(saved.config) === JSON.stringify(config) &&
     saved.sweep?.[0]?.total === testProblems &&
     saved.sweep.map((p) => p.depth).join() === PROFILE_SPECS[o.profile].grid.join();
-  return same ? saved : null;
+  return same ? { ...saved, seed: saved.seed ?? config.seed } : null;
 }
 
-async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<ArmResult | null> {
+async function runArm(
+  arm: Arm,
+  seed: number,
+  dir: string,
+  o: ReproOptions,
+  problems: Problem[],
+): Promise<ArmResult | null> {
   const spec = PROFILE_SPECS[o.profile];
-  const config = resolveConfig(armConfig(o.profile, arm));
-  const dir = `${o.outDir}/arms/${arm.id}`;
+  const config = resolveConfig(armConfig(o.profile, arm, seed));
   const trained = await train(config, {
     outDir: dir,
     signal: o.signal,
-    onEvent: (e) => o.onEvent?.(arm.id, e),
+    onEvent: (e) => o.onEvent?.(runName(arm.id, seed, o.profile), e),
   });
   const model = trained.model;
   try {
@@ -151,7 +180,7 @@ async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<A
     const task = taskOf(config);
     const t0 = performance.now();
     const sweep = await depthSweep(model, task, problems, spec.grid, {
-      onDepth: (point) => o.onEvent?.(arm.id, { kind: "sweep", point }),
+      onDepth: (point) => o.onEvent?.(runName(arm.id, seed, o.profile), { kind: "sweep", point }),
     });
     const deepest = Math.max(...spec.grid);
     const dyn = await modelDynamics(model, task, problems.slice(0, spec.dynamicsSamples), deepest, {
@@ -167,6 +196,7 @@ async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<A
     const steps = await readStepRecords(dir);
     return {
       id: arm.id,
+      seed,
       label: arm.label,
       config,
       trainLoops: config.loop_sampler === "fixed" ? config.loops : undefined,
@@ -177,10 +207,17 @@ async function runArm(arm: Arm, o: ReproOptions, problems: Problem[]): Promise<A
       trainSeconds: trainingSeconds(steps),
       sweepSeconds,
       lossCurve: lossCurve(steps, Math.max(1, Math.round(config.steps / 200))),
+      plateauExit: plateauExit(steps),
+      provenance: o.provenance,
     };
   } finally {
     model.dispose();
   }
+}
+
+// Progress names: the arm, and the seed where the profile has several.
+function runName(id: string, seed: number, profile: Profile): string {
+  return PROFILE_SPECS[profile].seeds ? `${id} seed ${seed}` : id;
 }
 
 /** The paper's check, on whichever of arms A and D were run. */
