@@ -4,7 +4,7 @@
  * split, and writes results.json, results.md, accuracy.svg and dynamics.svg.
  */
 import { parseBackend, useBackend } from "../core/backend.ts";
-import { type Profile, profileArms, PROFILES, profileSeeds } from "../repro/arms.ts";
+import { type Profile, PROFILE_SPECS, profileArms, PROFILES, profileSeeds } from "../repro/arms.ts";
 import { wasmKernelThreads } from "../core/wasm_threads.ts";
 import {
   reproAccuracySvg,
@@ -12,7 +12,15 @@ import {
   reproLossSvg,
   reproMarkdown,
 } from "../repro/report.ts";
-import { runRepro } from "../repro/run.ts";
+import { type ReproResult, runRepro } from "../repro/run.ts";
+import {
+  studyAccuracySvg,
+  studyDynamicsSvg,
+  studyLossSvg,
+  studyMarkdown,
+  studySeedsSvg,
+  studyStabilitySvg,
+} from "../repro/study_report.ts";
 import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 
@@ -128,16 +136,35 @@ export async function reproCommand(args: string[]): Promise<number> {
       `${outDir}/results.json`,
       JSON.stringify({ command, ...result }, null, 1),
     );
-    const markdown = reproMarkdown(result, command);
-    await Deno.writeTextFile(`${outDir}/results.md`, markdown);
-    await Deno.writeTextFile(`${outDir}/accuracy.svg`, reproAccuracySvg(result));
-    await Deno.writeTextFile(`${outDir}/dynamics.svg`, reproDynamicsSvg(result));
-    await Deno.writeTextFile(`${outDir}/loss.svg`, reproLossSvg(result));
-    console.log(markdown);
+    const files = reportFiles(result, command);
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${outDir}/${name}`, text);
+    }
+    console.log(files["results.md"]);
     return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
   }
+}
+
+// The report's files: the four-arm report, or the seeded study's.
+function reportFiles(r: ReproResult, command: string): Record<string, string> {
+  if (!PROFILE_SPECS[r.profile].seeds) {
+    return {
+      "results.md": reproMarkdown(r, command),
+      "accuracy.svg": reproAccuracySvg(r),
+      "dynamics.svg": reproDynamicsSvg(r),
+      "loss.svg": reproLossSvg(r),
+    };
+  }
+  return {
+    "results.md": studyMarkdown(r, command),
+    "accuracy.svg": studyAccuracySvg(r),
+    "seeds.svg": studySeedsSvg(r),
+    "stability.svg": studyStabilitySvg(r),
+    "dynamics.svg": studyDynamicsSvg(r),
+    "loss.svg": studyLossSvg(r),
+  };
 }
 
 // What computed a run, recorded with its result so runs on other code or
