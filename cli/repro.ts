@@ -13,6 +13,7 @@ import {
   reproMarkdown,
 } from "../repro/report.ts";
 import { type ReproResult, runRepro } from "../repro/run.ts";
+import { PILOT_CANDIDATES, pilotMarkdown, runPilot } from "../repro/pilot.ts";
 import {
   studyAccuracySvg,
   studyDynamicsSvg,
@@ -42,6 +43,13 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
                    two processes to use two cores, then once more with all
                    arms to write the report (finished runs are only read)
   --seeds LIST     seeds to run (default all of the profile's)
+  --pilot          instead: the pilot that picks the study's budget (each
+                   candidate's penalty-free arms, seeds 1-3, trained up to the
+                   penalty's first step; writes pilot.md and pilot.json;
+                   default --out runs/pilot)
+  --candidates L   the pilot's candidates (default all: ${
+  PILOT_CANDIDATES.map((c) => c.name).join(",")
+})
   --data FILE      test split (default the paper's, data/stars_addition_test_4digit.jsonl)
   --backend NAME   auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
   --help           this text`;
@@ -49,13 +57,14 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
 /** Runs the repro command; returns the process exit code. */
 export async function reproCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
-    strings: ["profile", "out", "arms", "seeds", "data", "backend"],
-    booleans: ["help"],
+    strings: ["profile", "out", "arms", "seeds", "data", "backend", "candidates"],
+    booleans: ["help", "pilot"],
   });
   if (flags.help) {
     console.log(HELP);
     return 0;
   }
+  if (flags.pilot) return await pilotCommand(args, flags);
   const profile = (flags.profile as string | undefined) ?? "quick";
   if (!(PROFILES as readonly string[]).includes(profile)) {
     throw new UsageError(`--profile: "${profile}" is not one of ${PROFILES.join(", ")}`);
@@ -142,6 +151,58 @@ export async function reproCommand(args: string[]): Promise<number> {
     }
     console.log(files["results.md"]);
     return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+// The pilot: candidates x penalty-free arms x seeds, up to the penalty.
+async function pilotCommand(args: string[], flags: Record<string, unknown>): Promise<number> {
+  for (const flag of ["profile", "arms", "seeds", "data"]) {
+    if (flags[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --pilot`);
+  }
+  const candidates = (flags.candidates as string | undefined)?.split(",").map((s) => {
+    const c = PILOT_CANDIDATES.find((c) => c.name === s.trim());
+    if (!c) {
+      throw new UsageError(
+        `--candidates: unknown candidate "${s}"; allowed: ${
+          PILOT_CANDIDATES.map((c) => c.name).join(",")
+        }`,
+      );
+    }
+    return c;
+  });
+  const outDir = (flags.out as string | undefined) ?? "runs/pilot";
+  const backend = await useBackend(
+    parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
+  );
+  console.log(`backend ${backend}, pilot, output ${outDir}`);
+  await Deno.mkdir(outDir, { recursive: true });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  let lastPrint = 0;
+  try {
+    const outcomes = await runPilot({
+      outDir,
+      candidates,
+      signal: controller.signal,
+      onEvent: (run, e) => {
+        if (e.kind === "step" && performance.now() - lastPrint > 5000) {
+          lastPrint = performance.now();
+          console.log(`[${run}] step ${e.step} ce ${e.metrics.ce.toFixed(4)}`);
+        }
+      },
+    });
+    const command = ["deno task repro", ...args].join(" ");
+    const markdown = pilotMarkdown(outcomes, command);
+    await Deno.writeTextFile(
+      `${outDir}/pilot.json`,
+      JSON.stringify({ command, outcomes }, null, 1),
+    );
+    await Deno.writeTextFile(`${outDir}/pilot.md`, markdown);
+    console.log(markdown);
+    return controller.signal.aborted ? 130 : 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
   }
