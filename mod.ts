@@ -160,6 +160,20 @@ export {
   TASKS,
   type TrainConfig,
 } from "./train/config.ts";
+export { InputError } from "./train/errors.ts";
+export {
+  backpropLoops,
+  formatBytes,
+  ioFloats,
+  layerFloats,
+  type MemoryEstimate,
+  memoryLimit,
+  type MemoryPart,
+  overLimit,
+  paramCount,
+  trainingMemory,
+  WASM_HEAP_BYTES,
+} from "./train/memory.ts";
 export { AdamW, type AdamWOptions, clipByGlobalNorm, gradNormScale } from "./train/adamw.ts";
 export { learningRate } from "./train/schedule.ts";
 export {
@@ -199,12 +213,16 @@ export { argmax, entropy, klDivergence, relativeChange, vectorNorm } from "./eva
 export {
   cacheBatchSize,
   cacheFloats,
+  decodeBatchSize,
   decodeLoopwise,
+  decodeMemoryPerRow,
   DEFAULT_CACHE_BUDGET,
+  DEFAULT_STEP_BUDGET,
   lastLoopChoice,
   type LoopwiseOptions,
   type LoopwiseResult,
   rowTrajectory,
+  stepFloatsPerRow,
   type TokenChoice,
   type TokenTrace,
 } from "./eval/decode.ts";
@@ -229,6 +247,8 @@ export {
   type SweepOptions,
 } from "./eval/sweep.ts";
 export {
+  DYNAMICS_RHO_SEED,
+  dynamicsMemory,
   type DynamicsOptions,
   type DynamicsPoint,
   type DynamicsResult,
@@ -237,6 +257,7 @@ export {
   type ModelDynamicsOptions,
 } from "./eval/dynamics.ts";
 export { pca2, type Projection2D } from "./eval/pca.ts";
+export { type FitLimits, type Unfit, unfitReason } from "./eval/fit.ts";
 export {
   REPORT_CSV_HEADER,
   reportCsvRows,

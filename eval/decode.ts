@@ -13,6 +13,7 @@ import type { KVEntry } from "../models/layer.ts";
 import { cacheTensors, type DecodeCache, emptyCache, type LoopedLM } from "../models/looped.ts";
 import { argmax } from "./distribution.ts";
 import type { LoopPoint } from "./exit.ts";
+import { ioFloats, layerFloats } from "../train/memory.ts";
 
 /** Everything read out while computing one token for a batch. */
 export interface TokenTrace {
@@ -238,4 +239,48 @@ export function cacheBatchSize(
 ): number {
   const perRow = cacheFloats(config, loops, 1, seqLen, everyLoop);
   return Math.max(1, Math.min(maxRows, Math.floor(budget / perRow)));
+}
+
+/**
+ * Floats one row's transient tensors take in one loop of a decoding step:
+ * a layer's activations and the read-out over up to `seqLen` positions (the
+ * prompt's first step, or every step without the cache).
+ */
+export function stepFloatsPerRow(config: LoopedLM["config"], seqLen: number): number {
+  return seqLen * (layerFloats(config, seqLen) + ioFloats(config));
+}
+
+/** Default budget of one decoding step's transient tensors: 256M floats (1 GiB in float32). */
+export const DEFAULT_STEP_BUDGET = 256 * 2 ** 20;
+
+/**
+ * Bytes one decoded row needs at `loops` loops: its key/value caches (see
+ * {@linkcode cacheFloats}) and one loop's transient tensors.
+ */
+export function decodeMemoryPerRow(
+  config: LoopedLM["config"],
+  loops: number,
+  seqLen: number,
+  everyLoop = false,
+): number {
+  return 4 * (cacheFloats(config, loops, 1, seqLen, everyLoop) + stepFloatsPerRow(config, seqLen));
+}
+
+/**
+ * The batch a decoding sweep uses: {@linkcode cacheBatchSize}, further
+ * capped so that one loop's transient tensors of the whole batch stay under
+ * `stepBudget` floats (a single forward of many rows cannot exhaust the
+ * wasm heap). At least 1.
+ */
+export function decodeBatchSize(
+  config: LoopedLM["config"],
+  loops: number,
+  seqLen: number,
+  maxRows: number,
+  budget: number = DEFAULT_CACHE_BUDGET,
+  everyLoop = false,
+  stepBudget: number = DEFAULT_STEP_BUDGET,
+): number {
+  const rows = cacheBatchSize(config, loops, seqLen, maxRows, budget, everyLoop);
+  return Math.max(1, Math.min(rows, Math.floor(stepBudget / stepFloatsPerRow(config, seqLen))));
 }

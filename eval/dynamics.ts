@@ -26,6 +26,15 @@ import { encodeBatch } from "../tasks/batch.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import { argmax, entropy, klDivergence, vectorNorm } from "./distribution.ts";
 import { pca2, type Projection2D } from "./pca.ts";
+import type { ModelConfig } from "../models/config.ts";
+import { ioFloats, layerFloats, type MemoryEstimate } from "../train/memory.ts";
+
+/**
+ * Seed of the rho estimates' random start vectors when none (or 0) is given:
+ * tfjs treats seed 0 as "no seed" and draws a fresh vector every time, so
+ * the same analysis would give different numbers.
+ */
+export const DYNAMICS_RHO_SEED = 1;
 
 /** The measurements after one loop (means over rows and measured positions). */
 export interface DynamicsPoint {
@@ -73,7 +82,10 @@ export interface DynamicsOptions {
   pcaPosition?: number;
   /** Estimate rho every k loops, at t = 0, k, 2k, ... and the last (default ~16 estimates; 0: never). */
   rhoEvery?: number;
-  /** Settings of the rho estimate (default maxIters 30, krylovDim 10, tol 1e-3). */
+  /**
+   * Settings of the rho estimate (default maxIters 30, krylovDim 10, tol
+   * 1e-3, seed {@linkcode DYNAMICS_RHO_SEED}; a seed of 0 is replaced by it).
+   */
   rho?: SpectralRadiusOptions;
 }
 
@@ -113,7 +125,13 @@ export async function loopDynamics(
   if (measured.length === 0) throw new RangeError("dynamics: the mask selects no position");
   const pcaPosition = options.pcaPosition ?? measured[0][1];
   const rhoEvery = options.rhoEvery ?? Math.max(1, Math.ceil(loops / 16));
-  const rhoOptions = { maxIters: 30, krylovDim: 10, tol: 1e-3, ...options.rho };
+  const rhoOptions = {
+    maxIters: 30,
+    krylovDim: 10,
+    tol: 1e-3,
+    ...options.rho,
+    seed: options.rho?.seed || DYNAMICS_RHO_SEED,
+  };
   const vec = (all: Float32Array, r: number, p: number, size: number) =>
     all.subarray((r * len + p) * size, (r * len + p + 1) * size);
 
@@ -245,4 +263,38 @@ export async function modelDynamics<P extends TextProblem>(
   } finally {
     tf.dispose([ids, e, h0]);
   }
+}
+
+/**
+ * The memory {@linkcode modelDynamics} needs for `samples` problems of
+ * `seqLen` positions at `loops` loops: one loop's activations and read-out
+ * over the whole sample (it is one state), the rho estimate's Jacobian
+ * products and Krylov vectors, and the per-loop state trajectories kept for
+ * the PCA. Parts are keyed by the flag that scales them (`samples`, `loops`).
+ */
+export function dynamicsMemory(
+  c: ModelConfig,
+  samples: number,
+  seqLen: number,
+  loops: number,
+): MemoryEstimate {
+  const positions = samples * seqLen;
+  const parts = [
+    {
+      what: `one loop's activations and rho's Jacobian products (${samples} problems at once)`,
+      bytes: 4 * positions * (5 * c.n_layers * layerFloats(c, seqLen) + 14 * c.d_model),
+      key: "samples",
+    },
+    {
+      what: `next-token distributions (${samples} problems x ${seqLen} positions)`,
+      bytes: 4 * positions * (ioFloats(c) + 2 * c.vocab_size),
+      key: "samples",
+    },
+    {
+      what: `state trajectories for the PCA (${loops + 1} loops x ${samples} problems)`,
+      bytes: 3 * 8 * (loops + 1) * samples * c.d_model,
+      key: "loops",
+    },
+  ].sort((a, b) => b.bytes - a.bytes);
+  return { bytes: parts.reduce((t, p) => t + p.bytes, 0), parts };
 }

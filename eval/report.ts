@@ -37,6 +37,8 @@ export interface SweepReport {
   data: string;
   /** Number of problems. */
   problems: number;
+  /** Problems of the file skipped because they do not fit the model (with `--skip_unfit`). */
+  skipped_unfit?: number;
   /** Accuracy per fixed loop count. */
   results: ReportRow[];
   /** Adaptive-exit rules evaluated. */
@@ -50,7 +52,9 @@ export function reportTable(r: SweepReport): string {
   const lines = [
     `checkpoint ${r.checkpoint} (step ${r.step}, trained at ${r.train_loops} loops${
       r.loop_sampler && r.loop_sampler !== "fixed" ? `, ${r.loop_sampler} sampler` : ""
-    }), ${r.problems} problems`,
+    }), ${r.problems} problems${
+      r.skipped_unfit ? ` (${r.skipped_unfit} more skipped: they do not fit the model)` : ""
+    }`,
     "loops  exact match   95% interval       correct/total",
   ];
   for (const row of r.results) {

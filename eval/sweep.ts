@@ -10,7 +10,7 @@
 import type { LoopedLM } from "../models/looped.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import {
-  cacheBatchSize,
+  decodeBatchSize,
   decodeLoopwise,
   DEFAULT_CACHE_BUDGET,
   type LoopwiseResult,
@@ -61,7 +61,9 @@ export interface SweepOptions {
   batchSize?: number;
   /**
    * Floats the key/value caches may hold (default 64M): the batch shrinks at
-   * high loop counts so that `loops x layers x 2 x B x T x d` fits.
+   * high loop counts so that `loops x layers x 2 x B x T x d` fits. The batch
+   * is also capped so that one loop's activations stay under 256M floats
+   * (see {@linkcode decodeBatchSize}).
    */
   cacheBudget?: number;
   /** Use the per-loop key/value caches (default true; false recomputes the prefix). */
@@ -169,7 +171,10 @@ export async function depthSweep<P extends TextProblem>(
     const t = await tally(
       task,
       problems,
-      () => cached ? cacheBatchSize(model.config, depth, seqLen, maxRows, budget) : maxRows,
+      () =>
+        cached
+          ? decodeBatchSize(model.config, depth, seqLen, maxRows, budget)
+          : decodeBatchSize(model.config, 0, seqLen, maxRows, Infinity),
       (prompts, genLen) => decodeLoopwise(model, prompts, genLen, depth, { cache: cached }),
     );
     const point = {
@@ -245,7 +250,7 @@ export async function exitSweep<P extends TextProblem>(
   const t = await tally(
     task,
     problems,
-    () => cacheBatchSize(model.config, maxLoops, task.seqLen, maxRows, budget, true),
+    () => decodeBatchSize(model.config, maxLoops, task.seqLen, maxRows, budget, true),
     (prompts, genLen) =>
       decodeLoopwise(model, prompts, genLen, maxLoops, {
         everyLoop: true,

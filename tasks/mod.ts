@@ -21,5 +21,6 @@ export * from "./arithmetic.ts";
 export * from "./split.ts";
 export * from "./generate.ts";
 export * from "./paper_data.ts";
+export * from "./json_text.ts";
 export * from "./batch.ts";
 export * from "./math/mod.ts";

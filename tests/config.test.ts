@@ -36,6 +36,11 @@ Deno.test("command-line strings parse to the key's type", () => {
   assertEquals(parseValue("lr", "1e-3"), 1e-3);
   assertEquals(parseValue("reverse", "false"), false);
   assertEquals(parseValue("norm_type", "rmsnorm"), "rmsnorm");
-  assertEquals(parseValue("steps", "abc"), "abc"); // left for validation to reject
+  assertThrows(() => parseValue("steps", "abc"), ConfigError, '"abc" (not a decimal number');
+  assertThrows(() => parseValue("steps", "0x3"), ConfigError, "not a decimal number");
+  assertThrows(() => parseValue("steps", " 3 "), ConfigError, "not a decimal number");
+  assertThrows(() => parseValue("lr", "Infinity"), ConfigError, "not a finite number");
+  assertThrows(() => parseValue("lr", "1e400"), ConfigError, "overflows to Infinity");
+  assertEquals(parseValue("lr", "-.5e-3"), -5e-4);
   assertThrows(() => parseValue("nope", "1"), ConfigError, '"nope"');
 });

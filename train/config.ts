@@ -14,6 +14,7 @@ import {
 import { REG_KINDS } from "../regularizers/penalty_options.ts";
 import { POWER_MODES } from "../regularizers/power_penalty.ts";
 import { PROBES } from "../regularizers/probes.ts";
+import { InputError } from "./errors.ts";
 
 /** Loop-count samplers selectable by `loop_sampler`. */
 export const LOOP_SAMPLERS = [
@@ -218,12 +219,12 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   steps_max: int("most reasoning steps of a word problem", 1, 30),
   data: str('math JSON-lines file to train on ("" = the generator)'),
   tokenizer: choice("math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
-  d_model: int("width of the latent state", 1),
-  n_heads: int("attention heads (must divide d_model)", 1),
-  d_ff: int("MLP hidden width", 1),
-  n_layers: int("transformer layers in the looped block", 1),
-  prelude_layers: int("layers before the loop", 0),
-  coda_layers: int("layers after the loop", 0),
+  d_model: int("width of the latent state", 1, 16384),
+  n_heads: int("attention heads (must divide d_model)", 1, 1024),
+  d_ff: int("MLP hidden width", 1, 65536),
+  n_layers: int("transformer layers in the looped block", 1, 256),
+  prelude_layers: int("layers before the loop", 0, 256),
+  coda_layers: int("layers after the loop", 0, 256),
   dropout: num("dropout rate", 0, 0.99),
   norm_placement: choice("norm placement", NORM_PLACEMENTS),
   norm_type: choice("norm type", NORM_TYPES),
@@ -243,28 +244,28 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   reg_kind: choice("penalty", REG_KINDS),
   reg_iters: int("power-iteration steps K", 1, 1000),
   reg_mode: choice("Jacobian products J v or J^T v", POWER_MODES),
-  reg_warmup: int("steps before the penalty starts", 0),
+  reg_warmup: int("steps before the penalty starts", 0, 1e9),
   reg_samples: int("Hutchinson probe vectors", 1, 1000),
   reg_probe: choice("Hutchinson probe distribution", PROBES),
   reg_eps: num("finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
-  steps: int("optimiser steps", 1),
-  batch_size: int("problems per step", 1),
+  steps: int("optimiser steps", 1, 1e9),
+  batch_size: int("problems per step", 1, 2 ** 20),
   lr: num("peak learning rate", 0, Infinity, true),
   min_lr_ratio: num("final lr as a fraction of lr", 0, 1),
-  warmup_steps: int("linear warm-up steps", 0),
+  warmup_steps: int("linear warm-up steps", 0, 1e9),
   weight_decay: num("AdamW decoupled weight decay", 0),
   beta1: num("AdamW beta1", 0, 0.999999),
   beta2: num("AdamW beta2", 0, 0.999999),
   grad_clip: num("global gradient-norm clip (0 = off)", 0),
   seed: int("random seed", 0, 2 ** 32 - 1),
-  eval_size: int("held-out problems to evaluate", 1),
+  eval_size: int("held-out problems to evaluate", 1, 2 ** 20),
   eval_every: int("evaluate every N steps (0 = at the end only)", 0),
   checkpoint_every: int("checkpoint every N steps (0 = at the end only)", 0),
   backend: choice("compute backend", BACKEND_CHOICES),
 };
 
-/** A config error: names the key and what is allowed. */
-export class ConfigError extends Error {
+/** A config error: names the key and what is allowed (an {@linkcode InputError}). */
+export class ConfigError extends InputError {
   /** Creates a config error. */
   constructor(message: string) {
     super(message);
@@ -286,6 +287,14 @@ function describe(spec: KeySpec): string {
   return `${kind}${lo}${hi}`;
 }
 
+// JSON.stringify writes Infinity and NaN as null: name them.
+function showValue(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return `${value} (not a finite number)`;
+  }
+  return JSON.stringify(value);
+}
+
 /** Checks one value against its key's spec; returns the value or throws. */
 export function checkValue(key: string, value: unknown): unknown {
   const spec = (CONFIG_SCHEMA as Record<string, KeySpec>)[key];
@@ -295,7 +304,7 @@ export function checkValue(key: string, value: unknown): unknown {
     );
   }
   const bad = () =>
-    new ConfigError(`config key "${key}" must be ${describe(spec)}, got ${JSON.stringify(value)}`);
+    new ConfigError(`config key "${key}" must be ${describe(spec)}, got ${showValue(value)}`);
   switch (spec.type) {
     case "bool":
       if (typeof value !== "boolean") throw bad();
@@ -325,9 +334,23 @@ export function parseValue(key: string, text: string): unknown {
     return text;
   }
   if (spec.type === "choice" || spec.type === "string") return text;
+  // Only plain decimals: Number() would also take "0x3", " 3 ", "" and "Infinity".
+  const bad = (why: string) =>
+    new ConfigError(`config key "${key}" must be ${describe(spec)}, got "${text}" (${why})`);
+  if (!DECIMAL.test(text)) {
+    throw bad(
+      /^[+-]?(Infinity|NaN)$/i.test(text.trim())
+        ? "not a finite number"
+        : "not a decimal number, e.g. 3, 0.5 or 1e-3",
+    );
+  }
   const n = Number(text);
-  return text.trim() === "" || Number.isNaN(n) ? text : n;
+  if (!Number.isFinite(n)) throw bad("too large: it overflows to Infinity");
+  return n;
 }
+
+// A decimal number literal, as JSON writes one (a leading + or dot allowed).
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * Merges partial overrides into the defaults and validates the whole: every
