@@ -6,17 +6,26 @@
  * accuracy, and a PCA of the state trajectories. `--compare` overlays the
  * accuracy curves of several `results.json` files from `deno task eval`.
  */
-import { parseBackend, useBackend } from "../core/backend.ts";
-import { type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
+import { useBackend } from "../core/backend.ts";
+import { dynamicsMemory, type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
 import type { SweepReport } from "../eval/report.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
 import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { sparkline } from "../plots/terminal.ts";
-import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
+import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
+import { hasCheckpoint, loadCheckpoint, readManifest } from "../train/checkpoint.ts";
 import { resolveConfig } from "../train/config.ts";
-import { taskOf } from "../train/data.ts";
-import { testProblems } from "./eval.ts";
-import { parseFlags, UsageError } from "./usage.ts";
+import { memoryLimit, overLimit } from "../train/memory.ts";
+import { MAX_EVAL_LOOPS, runTask, testProblems } from "./eval.ts";
+import {
+  backendFlag,
+  ensureWritableDir,
+  fileReason,
+  intFlag,
+  listFlag,
+  parseFlags,
+  UsageError,
+} from "./usage.ts";
 
 const HELP = `Record a checkpoint's latent dynamics per loop, or overlay eval results.
 
@@ -26,6 +35,8 @@ Usage: deno task analyze --checkpoint DIR [--data FILE.jsonl] [--samples 64] [--
   --checkpoint DIR   folder written by deno task train
   --data FILE        problems as JSON lines (default: the run's held-out problems)
   --samples N        problems analysed (the first N; default 64)
+  --skip_unfit       skip problems of --data that do not fit the model (see
+                     deno task eval --help) instead of stopping
   --loops T          loops to run (default 64)
   --rho_every K      estimate rho(J) every K loops and at the last (default: about
                      16 estimates; 0: never)
@@ -48,15 +59,6 @@ is the spectral radius of the loop map's Jacobian at h_t over the whole
 [samples, T, d] state (problems do not interact: the largest over problems).
 The PCA projects, per problem, the state at the first answer position whose
 target differs between problems.`;
-
-function count(flag: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min) {
-    throw new UsageError(`--${flag}: must be an integer >= ${min}, got "${text}"`);
-  }
-  return n;
-}
 
 const fmt = (v: number | null, digits = 4) =>
   v === null || !Number.isFinite(v)
@@ -115,21 +117,61 @@ function dynamicsCsv(r: DynamicsResult): string {
   );
 }
 
+/**
+ * Why `value` is not one run of a results.json (a {@linkcode SweepReport}),
+ * or undefined when it is.
+ */
+function reportProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return "a run must be a JSON object";
+  }
+  const r = value as Record<string, unknown>;
+  if (typeof r.checkpoint !== "string") return 'a run has no "checkpoint" string';
+  if (!Array.isArray(r.results) || r.results.length === 0) {
+    return `run "${r.checkpoint}" has no "results" list`;
+  }
+  for (const [i, x] of r.results.entries()) {
+    const row = x as Record<string, unknown>;
+    const fields = ["loops", "accuracy", "low", "high", "correct", "total"];
+    const bad = fields.find((f) => typeof row?.[f] !== "number" || !Number.isFinite(row[f]));
+    if (bad) return `run "${r.checkpoint}": results[${i}] has no number "${bad}"`;
+  }
+  if (r.exits !== undefined && !Array.isArray(r.exits)) {
+    return `run "${r.checkpoint}": "exits" is not a list`;
+  }
+  return undefined;
+}
+
 async function compare(files: string, out: string | undefined): Promise<number> {
   if (!out) throw new UsageError("--compare needs --out DIR (where accuracy.svg goes)");
   const runs = [];
-  for (const file of files.split(",").map((s) => s.trim()).filter((s) => s)) {
+  for (const file of listFlag("compare", files)) {
     let parsed: { runs?: SweepReport[] } & Partial<SweepReport>;
+    let text: string;
     try {
-      parsed = JSON.parse(await Deno.readTextFile(file));
+      text = stripBom(await Deno.readTextFile(file));
     } catch (e) {
-      throw new UsageError(`--compare: cannot read "${file}" (${(e as Error).message})`);
+      throw new UsageError(`--compare: cannot read "${file}" (${fileReason(e)})`);
+    }
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`--compare: "${file}" is not valid JSON (${(e as Error).message})`);
+    }
+    const notReport = (why: string) =>
+      new UsageError(`--compare: "${file}" is not a results.json of deno task eval: ${why}`);
+    const duplicate = jsonTextProblem(text);
+    if (duplicate) throw notReport(duplicate);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw notReport("it must hold one JSON object");
+    }
+    if (parsed.runs !== undefined && (!Array.isArray(parsed.runs) || parsed.runs.length === 0)) {
+      throw notReport('"runs" must be a non-empty list');
     }
     const reports = parsed.runs ?? [parsed as SweepReport];
     for (const r of reports) {
-      if (!Array.isArray(r.results)) {
-        throw new UsageError(`--compare: "${file}" is not a results.json of deno task eval`);
-      }
+      const problem = reportProblem(r);
+      if (problem) throw notReport(problem);
       runs.push({
         name: r.checkpoint,
         trainLoops: r.loop_sampler === undefined || r.loop_sampler === "fixed"
@@ -141,7 +183,7 @@ async function compare(files: string, out: string | undefined): Promise<number> 
     }
   }
   if (runs.length === 0) throw new UsageError("--compare: give at least one results.json");
-  await Deno.mkdir(out, { recursive: true });
+  await ensureWritableDir("out", out);
   await Deno.writeTextFile(`${out}/accuracy.svg`, accuracyChart(runs));
   console.log(`wrote ${out}/accuracy.svg (${runs.length} runs)`);
   return 0;
@@ -161,7 +203,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       "out",
       "compare",
     ],
-    booleans: ["help", "json"],
+    booleans: ["help", "json", "skip_unfit"],
   });
   if (flags.help) {
     console.log(HELP);
@@ -174,32 +216,45 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     throw new UsageError("--checkpoint DIR is required (a folder written by deno task train)");
   }
   if (!(await hasCheckpoint(dir))) throw new UsageError(`--checkpoint: no checkpoint in "${dir}"`);
-  const samples = count("samples", flags.samples as string | undefined, 64);
-  const loops = count("loops", flags.loops as string | undefined, 64);
-  const rhoEvery = count(
+  const samples = intFlag("samples", flags.samples as string | undefined, 64, 1, 2 ** 20);
+  const loops = intFlag("loops", flags.loops as string | undefined, 64, 1, MAX_EVAL_LOOPS);
+  const rhoEvery = intFlag(
     "rho_every",
     flags.rho_every as string | undefined,
     Math.max(1, Math.ceil(loops / 16)),
     0,
+    MAX_EVAL_LOOPS,
   );
-  const rhoIters = count("rho_iters", flags.rho_iters as string | undefined, 30);
-  const backend = parseBackend(
-    (flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto",
-  );
+  const rhoIters = intFlag("rho_iters", flags.rho_iters as string | undefined, 30, 1, 10000);
+  const backend = backendFlag(flags.backend as string | undefined);
 
-  await useBackend(backend);
-  const { model, optimizer, manifest } = await loadCheckpoint(dir);
+  // Checked before any work: the task, the problems, the memory, --out.
+  const active = await useBackend(backend);
+  const manifest = await readManifest(dir);
+  const config = resolveConfig(manifest.config);
+  const task = runTask(config, dir);
+  const set = await testProblems(flags, config, task, samples, {
+    skipUnfit: flags.skip_unfit === true,
+    checkpoint: dir,
+  });
+  const sample = set.problems;
+  const memory = overLimit(
+    dynamicsMemory(manifest.model, sample.length, task.seqLen, loops),
+    memoryLimit(active),
+    active,
+    (key) => `--${key}`,
+  );
+  if (memory) {
+    throw new UsageError(`analyze: ${sample.length} problems at ${loops} loops ${memory}`);
+  }
+  if (out) await ensureWritableDir("out", out);
+
+  const { model, optimizer } = await loadCheckpoint(dir);
   optimizer.dispose();
   let result: DynamicsResult;
-  let problems: number;
-  let names: string[] = [];
-  const config = resolveConfig(manifest.config);
+  const problems = sample.length;
+  const names = sample.map((p) => `${p.prompt}${p.answer}`);
   try {
-    const task = taskOf(config);
-    const sample = await testProblems(flags, config, task, samples);
-    if (sample.length === 0) throw new UsageError(`--data: no problems in "${flags.data}"`);
-    problems = sample.length;
-    names = sample.map((p) => `${p.prompt}${p.answer}`);
     result = await modelDynamics(model, task, sample, loops, {
       rhoEvery,
       rho: { maxIters: rhoIters },
@@ -214,6 +269,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     loop_sampler: config.loop_sampler,
     data: typeof flags.data === "string" ? flags.data : "held-out",
     samples: problems,
+    ...(flags.skip_unfit ? { skipped_unfit: set.skipped.length } : {}),
     loops,
     positions: "answer positions, teacher-forced",
     pca_position: result.pcaPosition,
@@ -230,7 +286,6 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   if (flags.json) console.log(JSON.stringify(report));
   else console.log(dynamicsTable(head, result));
   if (out) {
-    await Deno.mkdir(out, { recursive: true });
     await Deno.writeTextFile(`${out}/dynamics.json`, JSON.stringify(report) + "\n");
     await Deno.writeTextFile(`${out}/dynamics.csv`, dynamicsCsv(result) + "\n");
     const name = dir.replace(/\/+$/, "").split("/").pop() ?? dir;

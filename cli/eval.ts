@@ -4,20 +4,34 @@
  * the depth sweep (exact match of greedy decoding at each loop count, with
  * a 95% Wilson interval), adaptive exit, and plots.
  */
-import { parseBackend, useBackend } from "../core/backend.ts";
+import { useBackend } from "../core/backend.ts";
+import { decodeMemoryPerRow } from "../eval/decode.ts";
 import { type ExitRule, parseExitRule } from "../eval/exit.ts";
+import { type FitLimits, type Unfit, unfitReason } from "../eval/fit.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable, type SweepReport } from "../eval/report.ts";
 import { DEFAULT_DEPTH_GRID, depthSweep, exitSweep } from "../eval/sweep.ts";
+import type { ModelConfig } from "../models/config.ts";
+import type { Problem } from "../tasks/arithmetic.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
 import type { Task } from "../tasks/task.ts";
 import type { TrainConfig } from "../train/config.ts";
-import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
+import { hasCheckpoint, loadCheckpoint, readManifest } from "../train/checkpoint.ts";
 import { resolveConfig } from "../train/config.ts";
 import { heldOutProblems, taskOf } from "../train/data.ts";
+import { formatBytes, memoryLimit } from "../train/memory.ts";
 import type { TextProblem } from "../tasks/task.ts";
-import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
+import { parseArithmeticJsonl } from "../tasks/paper_data.ts";
+import { loadMathJsonl } from "../tasks/math/load.ts";
 import { isMathTask } from "../tasks/math/math_task.ts";
-import { parseFlags, UsageError } from "./usage.ts";
+import {
+  backendFlag,
+  ensureWritableDir,
+  fileReason,
+  intFlag,
+  listFlag,
+  parseFlags,
+  UsageError,
+} from "./usage.ts";
 
 const HELP = `Evaluate checkpoints' exact-match accuracy at several loop counts.
 
@@ -32,6 +46,10 @@ Usage: deno task eval --checkpoint DIR [--checkpoint DIR2 ...] [--data FILE.json
   --loops LIST       comma-separated loop counts, the same for every generated
                      token (default ${DEFAULT_DEPTH_GRID.join(",")})
   --limit N          evaluate only the first N problems
+  --skip_unfit       skip problems that do not fit the checkpoint's model (more
+                     operand digits than it was trained on, characters outside
+                     its vocabulary, longer than its max_seq_len) and count them
+                     in the report; without it such a problem is an error
   --batch_size N     problems decoded together (default 512)
   --backend NAME     auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
   --json             print JSON instead of a table (one checkpoint: its report;
@@ -53,28 +71,35 @@ Usage: deno task eval --checkpoint DIR [--checkpoint DIR2 ...] [--data FILE.json
 Accuracies come with 95% Wilson intervals; decoding batches shrink at high loop
 counts so the per-loop key/value caches stay under 64M floats.`;
 
-/** Parses a comma-separated list of loop counts (integers >= 0). */
+/** The most loops an evaluation runs per token (as the config's `loops`). */
+export const MAX_EVAL_LOOPS = 10000;
+
+/** Parses a comma-separated list of loop counts (integers 0 to {@linkcode MAX_EVAL_LOOPS}). */
 export function parseLoopList(text: string): number[] {
-  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (items.length === 0) {
+  if (text.split(",").every((s) => s.trim() === "")) {
     throw new UsageError("--loops: give at least one loop count, e.g. 1,2,4,8");
   }
-  return items.map((s) => {
+  return listFlag("loops", text).map((s) => {
     const n = Number(s);
     if (!/^\d+$/.test(s) || !Number.isSafeInteger(n)) {
-      throw new UsageError(`--loops: "${s}" is not a loop count (integers >= 0, comma-separated)`);
+      throw new UsageError(
+        `--loops: "${s}" is not a loop count (plain decimal integers >= 0, comma-separated)`,
+      );
+    }
+    if (n > MAX_EVAL_LOOPS) {
+      throw new UsageError(`--loops: ${s} is more than ${MAX_EVAL_LOOPS} loops per token`);
     }
     return n;
   });
 }
 
-function positiveInt(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1) {
-    throw new UsageError(`--${flag}: must be an integer >= 1, got "${text}"`);
-  }
-  return n;
+/** A checkpoint to evaluate, with everything checked before any sweep. */
+interface Run {
+  dir: string;
+  step: number;
+  config: TrainConfig;
+  task: Task;
+  set: TestSet;
 }
 
 /** Runs the eval command; returns the process exit code. */
@@ -82,7 +107,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const { values: dirs, rest } = takeRepeated(args, "checkpoint");
   const flags = parseFlags(rest, {
     strings: ["data", "loops", "limit", "batch_size", "backend", "out", "exit", "exit_max"],
-    booleans: ["help", "json", "csv", "uncached"],
+    booleans: ["help", "json", "csv", "uncached", "skip_unfit"],
   });
   if (flags.help) {
     console.log(HELP);
@@ -98,32 +123,48 @@ export async function evalCommand(args: string[]): Promise<number> {
   }
   if (flags.json && flags.csv) throw new UsageError("--json and --csv: choose one");
   const loops = parseLoopList((flags.loops as string | undefined) ?? DEFAULT_DEPTH_GRID.join(","));
-  const limit = positiveInt("limit", flags.limit as string | undefined, Infinity);
-  const batchSize = positiveInt("batch_size", flags.batch_size as string | undefined, 512);
+  const limit = intFlag("limit", flags.limit as string | undefined, Infinity);
+  const batchSize = intFlag("batch_size", flags.batch_size as string | undefined, 512, 1, 2 ** 20);
   const rules = parseExitRules(flags.exit as string | undefined);
-  const exitMax = positiveInt(
+  const exitMax = intFlag(
     "exit_max",
     flags.exit_max as string | undefined,
     Math.max(1, ...loops),
+    1,
+    MAX_EVAL_LOOPS,
   );
   const out = flags.out as string | undefined;
-  const backend = parseBackend(
-    (flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto",
-  );
+  const backend = backendFlag(flags.backend as string | undefined);
 
-  await useBackend(backend);
+  // Everything is checked before the first sweep: each run's task and test
+  // problems, the memory of one decoded row, and the output folder.
+  const active = await useBackend(backend);
+  const runs: Run[] = [];
+  for (const dir of dirs) {
+    const manifest = await readManifest(dir);
+    const config = resolveConfig(manifest.config);
+    const task = runTask(config, dir);
+    const set = await testProblems(flags, config, task, limit, {
+      skipUnfit: flags.skip_unfit === true,
+      checkpoint: dir,
+    });
+    checkDecodeMemory(manifest.model, config, task, active, [
+      ["loops", Math.max(...loops), false],
+      ...(rules.length ? [["exit_max", exitMax, true] as [string, number, boolean]] : []),
+    ]);
+    runs.push({ dir, step: manifest.step, config, task, set });
+  }
+  if (out) await ensureWritableDir("out", out);
+
   const progress = Deno.stderr.isTerminal()
     ? (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${text}`))
     : () => {};
   const reports: SweepReport[] = [];
-  for (const dir of dirs) {
-    const { model, optimizer, manifest } = await loadCheckpoint(dir);
+  for (const { dir, step, config, task, set } of runs) {
+    const { model, optimizer } = await loadCheckpoint(dir);
     optimizer.dispose();
     try {
-      const config = resolveConfig(manifest.config);
-      const task = taskOf(config);
-      const problems = await testProblems(flags, config, task, limit);
-      if (problems.length === 0) throw new UsageError(`--data: no problems in "${flags.data}"`);
+      const problems = set.problems;
       const points = await depthSweep(model, task, problems, loops, {
         batchSize,
         cache: !flags.uncached,
@@ -137,11 +178,12 @@ export async function evalCommand(args: string[]): Promise<number> {
       progress("");
       reports.push({
         checkpoint: dir,
-        step: manifest.step,
+        step,
         train_loops: config.loops,
         loop_sampler: config.loop_sampler,
         data: typeof flags.data === "string" ? flags.data : "held-out",
         problems: problems.length,
+        ...(flags.skip_unfit ? { skipped_unfit: set.skipped.length } : {}),
         results: points.map(({ depth, accuracy, low, high, correct, total }) => ({
           loops: depth,
           accuracy,
@@ -162,7 +204,6 @@ export async function evalCommand(args: string[]): Promise<number> {
   else if (flags.csv) console.log(csv);
   else console.log(reports.map(reportTable).join("\n\n"));
   if (out) {
-    await Deno.mkdir(out, { recursive: true });
     await Deno.writeTextFile(`${out}/results.json`, json + "\n");
     await Deno.writeTextFile(`${out}/results.csv`, csv + "\n");
     const chart = accuracyChart(reports.map((r) => ({
@@ -216,25 +257,173 @@ export function parseExitRules(text: string | undefined): { text: string; rule: 
   });
 }
 
-/** The test problems of a run: `--data` (or the run's held-out set), the first `limit`. */
+/** The task a checkpoint's config names (a `data` file that is gone is an input error). */
+export function runTask(config: TrainConfig, dir: string): Task {
+  try {
+    return taskOf(config);
+  } catch (e) {
+    throw new UsageError(
+      `--checkpoint: the task of "${dir}" cannot be rebuilt (${(e as Error).message})`,
+    );
+  }
+}
+
+/** The problems to evaluate, and those skipped because they do not fit the model. */
+export interface TestSet {
+  /** Problems that fit, in file order. */
+  problems: TextProblem[];
+  /** Problems skipped (only with `skipUnfit`), with their lines and reasons. */
+  skipped: Unfit[];
+}
+
+/** Options of {@linkcode testProblems}. */
+export interface TestProblemOptions {
+  /** Skip problems that do not fit, counting them, instead of stopping (default false). */
+  skipUnfit?: boolean;
+  /** The checkpoint, named in errors. */
+  checkpoint?: string;
+  /** The flag that named the file (default `data`). */
+  flag?: string;
+}
+
+/** What an arithmetic run was trained on (digits and operation), for the fit check. */
+export function fitLimits(config: TrainConfig): FitLimits {
+  if (config.task === "gsm8k-synthetic") return {};
+  return { digits: config.digits, op: config.task === "multiplication" ? "*" : "+" };
+}
+
+/**
+ * The test problems of a run: `--data` (or the run's held-out set), the
+ * first `limit`. Every problem from a file must fit the run's model (see
+ * {@linkcode unfitReason}): one that does not is an error naming the file,
+ * its line and the limit, or with `skipUnfit` is skipped and counted. A
+ * file with no problems is an error too.
+ */
 export async function testProblems(
   flags: Record<string, unknown>,
   config: TrainConfig,
   task: Task,
   limit: number,
-): Promise<TextProblem[]> {
-  let problems: TextProblem[];
-  if (typeof flags.data === "string") {
-    try {
-      problems = isMathTask(task)
-        ? await task.load(flags.data)
-        : await loadArithmeticJsonl(flags.data);
-    } catch (e) {
-      throw new UsageError(`--data: ${(e as Error).message}`);
-    }
-  } else {
-    problems = heldOutProblems(config, task);
+  options: TestProblemOptions = {},
+): Promise<TestSet> {
+  if (typeof flags.data !== "string") {
+    return { problems: heldOutProblems(config, task).slice(0, limit), skipped: [] };
   }
-  problems = problems.slice(0, limit);
-  return problems;
+  const flag = options.flag ?? "data";
+  const file = flags.data;
+  const entries = (await readTestFile(flag, file, config, task)).slice(0, limit);
+  if (entries.length === 0) throw new UsageError(`--${flag}: no problems in "${file}"`);
+  const limits = fitLimits(config);
+  const problems: TextProblem[] = [], unfit: Unfit[] = [];
+  for (const e of entries) {
+    const reason = e.reason ?? unfitReason(task, e.problem!, limits);
+    if (reason === undefined) problems.push(e.problem!);
+    else unfit.push({ line: e.line, reason });
+  }
+  if (unfit.length && !options.skipUnfit) {
+    const first = unfit[0];
+    const more = unfit.length > 1 ? ` (and ${unfit.length - 1} more of ${entries.length})` : "";
+    const run = options.checkpoint ? ` of checkpoint "${options.checkpoint}"` : "";
+    throw new UsageError(
+      `--${flag}: ${file}:${first.line}: does not fit the model${run}: ${first.reason}${more}; ` +
+        "it would be scored wrong whatever the model answers (--skip_unfit skips such " +
+        "problems and counts them in the report)",
+    );
+  }
+  if (problems.length === 0) {
+    throw new UsageError(`--${flag}: none of the ${entries.length} problems of "${file}" fit`);
+  }
+  return { problems, skipped: unfit };
+}
+
+/**
+ * The problems of an arithmetic test file (the paper's format) for several
+ * runs at once (`repro`'s arms): each must fit every run's model, or the
+ * error names the file, the line, the run and the limit. Formatted as the
+ * first run's config says (answer reversed or not).
+ */
+export async function arithmeticTestFile(
+  flag: string,
+  file: string,
+  runs: { name: string; config: TrainConfig }[],
+): Promise<Problem[]> {
+  const entries = await readTestFile(flag, file, runs[0].config, taskOf(runs[0].config));
+  if (entries.length === 0) throw new UsageError(`--${flag}: no problems in "${file}"`);
+  for (const { name, config } of runs) {
+    const task = taskOf(config), limits = fitLimits(config);
+    for (const e of entries) {
+      const reason = unfitReason(task, e.problem!, limits);
+      if (reason !== undefined) {
+        throw new UsageError(
+          `--${flag}: ${file}:${e.line}: does not fit the model of ${name}: ${reason}; ` +
+            "it would be scored wrong whatever the model answers",
+        );
+      }
+    }
+  }
+  return entries.map((e) => e.problem as Problem);
+}
+
+interface Entry {
+  line: number;
+  problem?: TextProblem;
+  reason?: string;
+}
+
+// Reads a test file as the run's task formats it, each problem with its line.
+async function readTestFile(
+  flag: string,
+  file: string,
+  config: TrainConfig,
+  task: Task,
+): Promise<Entry[]> {
+  try {
+    if (isMathTask(task)) {
+      const items = await loadMathJsonl(file);
+      return items.map((item) => {
+        try {
+          return { line: item.line, problem: task.problemsFrom([item], file)[0] };
+        } catch (e) {
+          // The task's own check: characters outside the vocabulary, too long.
+          const reason = (e as Error).message.replace(`${file}:${item.line}: `, "");
+          return { line: item.line, reason };
+        }
+      });
+    }
+    const text = await Deno.readTextFile(file);
+    const problems = parseArithmeticJsonl(text, file, { reverse: config.reverse });
+    const lines = text.split(/\r?\n/).flatMap((raw, i) => raw.trim() === "" ? [] : [i + 1]);
+    return problems.map((problem, k) => ({ line: lines[k], problem }));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+      throw new UsageError(`--${flag}: cannot read "${file}" (${fileReason(e)})`);
+    }
+    throw new UsageError(`--${flag}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Stops when a single decoded row at the given loop counts (its key/value
+ * caches and one loop's activations) cannot fit the backend's memory,
+ * naming the flag to lower.
+ */
+function checkDecodeMemory(
+  model: ModelConfig,
+  config: TrainConfig,
+  task: Task,
+  backend: string,
+  checks: [string, number, boolean][],
+): void {
+  const limit = memoryLimit(backend);
+  for (const [flag, loops, everyLoop] of checks) {
+    const bytes = decodeMemoryPerRow(model, loops, task.seqLen, everyLoop);
+    if (bytes > limit) {
+      throw new UsageError(
+        `--${flag}: decoding one problem at ${loops} loops needs about ${
+          formatBytes(bytes)
+        } (key/value caches of every loop, d_model ${config.d_model}), more than the ${backend} ` +
+          `backend's ${formatBytes(limit)}; lower --${flag}`,
+      );
+    }
+  }
 }

@@ -4,7 +4,14 @@
  * split, and writes results.json, results.md, accuracy.svg and dynamics.svg.
  */
 import { parseBackend, useBackend } from "../core/backend.ts";
-import { type Profile, PROFILE_SPECS, profileArms, PROFILES, profileSeeds } from "../repro/arms.ts";
+import {
+  armConfig,
+  type Profile,
+  PROFILE_SPECS,
+  profileArms,
+  PROFILES,
+  profileSeeds,
+} from "../repro/arms.ts";
 import { wasmKernelThreads } from "../core/wasm_threads.ts";
 import {
   reproAccuracySvg,
@@ -22,7 +29,8 @@ import {
   studySeedsSvg,
   studyStabilitySvg,
 } from "../repro/study_report.ts";
-import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
+import { resolveConfig } from "../train/config.ts";
+import { arithmeticTestFile } from "./eval.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).pathname;
@@ -93,12 +101,15 @@ export async function reproCommand(args: string[]): Promise<number> {
   });
   const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
   const dataPath = (flags.data as string | undefined) ?? PAPER_TEST;
-  let testProblems;
-  try {
-    testProblems = await loadArithmeticJsonl(dataPath);
-  } catch (e) {
-    throw new UsageError(`--data: ${(e as Error).message}`);
-  }
+  // Every problem must fit every arm's model before arm A trains.
+  const testProblems = await arithmeticTestFile(
+    "data",
+    dataPath,
+    known.filter((a) => !arms || arms.includes(a.id)).map((arm) => ({
+      name: `arm ${arm.id}`,
+      config: resolveConfig(armConfig(profile as Profile, arm)),
+    })),
+  );
   const backend = await useBackend(
     parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
   );

@@ -3,15 +3,28 @@
  * trains a looped model and prints progress and the held-out accuracy.
  */
 import { useBackend } from "../core/backend.ts";
+import { validateLoopSpec } from "../regularizers/loop_sampler.ts";
+import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
+import type { Task } from "../tasks/task.ts";
 import {
   CONFIG_SCHEMA,
   ConfigError,
   DEFAULT_CONFIG,
   parseValue,
   resolveConfig,
+  type TrainConfig,
 } from "../train/config.ts";
+import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf } from "../train/data.ts";
+import { memoryLimit, overLimit, trainingMemory } from "../train/memory.ts";
 import { train, type TrainEvent } from "../train/trainer.ts";
-import { configHelp, parseFlags, UsageError } from "./usage.ts";
+import {
+  checkBackendEnv,
+  configHelp,
+  ensureWritableDir,
+  fileReason,
+  parseFlags,
+  UsageError,
+} from "./usage.ts";
 
 const HELP = `Train a looped language model on arithmetic or math word problems.
 
@@ -29,13 +42,17 @@ ${configHelp(DEFAULT_CONFIG as unknown as Record<string, unknown>)}
 
 The backend can also be chosen with the STARS_BACKEND variable.`;
 
-/** Reads and checks a JSON config file: one object of known keys. */
+/**
+ * Reads and checks a JSON config file: one object of known keys, each
+ * once (a repeated key is an error, not "the last one wins"), a leading
+ * byte-order mark dropped.
+ */
 export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    throw new UsageError(`--config: cannot read "${path}"`);
+    text = stripBom(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new UsageError(`--config: cannot read "${path}" (${fileReason(e)})`);
   }
   let value: unknown;
   try {
@@ -46,7 +63,48 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`--config: "${path}" must hold one JSON object`);
   }
+  const problem = jsonTextProblem(text);
+  if (problem) throw new ConfigError(`--config: "${path}": ${problem}`);
   return value as Record<string, unknown>;
+}
+
+/**
+ * Everything about a resolved config that would otherwise fail only once
+ * training has started: the loop sampler's spec, the task (a `data` file
+ * that is missing, empty or malformed), the held-out set, and the memory a
+ * step needs on `backend` (a {@linkcode ConfigError} naming the key to lower).
+ */
+export function checkTrainConfig(config: TrainConfig, backend: string): Task {
+  try {
+    validateLoopSpec(loopSpecOf(config));
+  } catch (e) {
+    throw new ConfigError(`config: ${(e as Error).message}`);
+  }
+  let task: Task;
+  try {
+    task = taskOf(config);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory ||
+        e instanceof Deno.errors.PermissionDenied
+      ? `cannot read "${config.data}" (${fileReason(e)})`
+      : (e as Error).message;
+    throw new ConfigError(`config key "data": ${why}`);
+  }
+  try {
+    heldOutProblems(config, task);
+  } catch (e) {
+    throw new ConfigError(
+      `config key "eval_size" (${config.eval_size}) asks for more held-out problems than ` +
+        `the ${task.name} test split provides (${(e as Error).message})`,
+    );
+  }
+  const problem = overLimit(
+    trainingMemory(config, modelConfigOf(config, task)),
+    memoryLimit(backend),
+    backend,
+  );
+  if (problem) throw new ConfigError(`config: a training step ${problem}`);
+  return task;
 }
 
 function formatEta(seconds: number): string {
@@ -100,6 +158,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     strings: ["config", "out", ...keys],
     booleans: ["help", "resume"],
     negatable: ["resume"],
+    allowEmpty: ["data"],
   });
   if (flags.help) {
     console.log(HELP);
@@ -114,7 +173,10 @@ export async function trainCommand(args: string[]): Promise<number> {
   const config = resolveConfig(envBackend ? { backend: envBackend } : {}, fromFile, fromFlags);
   const outDir = (flags.out as string | undefined) ??
     `runs/train-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
+  checkBackendEnv();
   const backend = await useBackend(config.backend);
+  checkTrainConfig(config, backend);
+  await ensureWritableDir("out", outDir);
   console.log(`backend ${backend}, output ${outDir}`);
 
   const controller = new AbortController();
