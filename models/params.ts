@@ -61,7 +61,25 @@ export function initParams(c: ModelConfig, seed: number): Params {
     if (init === "normal") {
       for (let i = 0; i < size; i++) values[i] = rng.normal() * c.init_std;
     }
-    params.set(name, tf.variable(tf.tensor(values, shape), true));
+    // tidy frees the initial tensor; the variable keeps its own reference.
+    params.set(name, tf.tidy(() => tf.variable(tf.tensor(values, shape), true)));
+  }
+  return params;
+}
+
+/**
+ * Parameters of a config holding the given values (a checkpoint's, checked
+ * to be complete and of the right sizes), in the config's order.
+ */
+export function paramsFromValues(
+  c: ModelConfig,
+  values: ReadonlyMap<string, Float32Array>,
+): Params {
+  const params: Params = new Map();
+  for (const [name, shape] of paramSpecs(c)) {
+    const data = values.get(name);
+    if (!data) throw new RangeError(`params: no values for "${name}"`);
+    params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true)));
   }
   return params;
 }

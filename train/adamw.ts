@@ -20,6 +20,16 @@ export interface AdamWOptions {
   eps?: number;
 }
 
+/** Saved AdamW state: the update count and both moments by parameter name. */
+export interface AdamWState {
+  /** Updates applied. */
+  t: number;
+  /** First moments. */
+  m: ReadonlyMap<string, Float32Array>;
+  /** Second moments. */
+  v: ReadonlyMap<string, Float32Array>;
+}
+
 /** Whether a parameter is decayed: matrices yes, gains, biases, no. */
 export function isDecayed(name: string, rank: number): boolean {
   return rank >= 2 && !name.startsWith("embed.pos");
@@ -34,12 +44,19 @@ export class AdamW {
   /** Second moments, by parameter name. */
   readonly v: Map<string, tf.Variable> = new Map();
 
-  /** Creates zeroed moments for every variable. */
-  constructor(params: Map<string, tf.Variable>) {
+  /**
+   * Creates moments for every variable: zeros, or the values of `state`
+   * (a checkpoint's, one array per parameter, in the parameter's shape).
+   */
+  constructor(params: Map<string, tf.Variable>, state?: AdamWState) {
+    // tidy frees the initial tensors; the variables keep their own reference.
+    const moment = (p: tf.Variable, values?: Float32Array) =>
+      tf.tidy(() => tf.variable(values ? tf.tensor(values, p.shape) : tf.zerosLike(p), false));
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, moment(p, state?.m.get(name)));
+      this.v.set(name, moment(p, state?.v.get(name)));
     }
+    if (state) this.t = state.t;
   }
 
   /**
@@ -56,31 +73,84 @@ export class AdamW {
     gradScale?: tf.Scalar,
   ): void {
     this.t += 1;
+    tf.tidy(() => {
+      for (const [, p, m, v, [p2, m2, v2]] of this.updates(params, grads, o, gradScale)) {
+        m.assign(m2);
+        v.assign(v2);
+        p.assign(p2);
+      }
+    });
+  }
+
+  /**
+   * As {@linkcode AdamW.apply}, but computes every new value first and keeps
+   * them only if all are finite (the same numbers as `apply` when it keeps
+   * them). Returns false, with parameters, moments and `t` unchanged, when
+   * some value would be non-finite: the weights are never anything but the
+   * last finite ones.
+   */
+  async applyIfFinite(
+    params: Map<string, tf.Variable>,
+    grads: Record<string, tf.Tensor>,
+    o: AdamWOptions,
+    gradScale?: tf.Scalar,
+  ): Promise<boolean> {
+    this.t += 1;
+    const { updates, flag } = tf.tidy(() => {
+      const updates = this.updates(params, grads, o, gradScale);
+      // 0 * x is 0 for every finite x and NaN otherwise; a plain sum could
+      // overflow on finite values.
+      const zeros = updates.flatMap(([, , , , next]) => next.map((x) => tf.sum(tf.mul(x, 0))));
+      const flag = zeros.length ? tf.sum(tf.stack(zeros)) : tf.scalar(0);
+      return { updates: updates.map(([, p, m, v, next]) => [p, m, v, next] as const), flag };
+    });
+    const finite = (await flag.data())[0] === 0;
+    flag.dispose();
+    if (finite) {
+      for (const [p, m, v, [p2, m2, v2]] of updates) {
+        m.assign(m2);
+        v.assign(v2);
+        p.assign(p2);
+      }
+    } else {
+      this.t -= 1;
+    }
+    tf.dispose(updates.flatMap(([, , , next]) => next));
+    return finite;
+  }
+
+  /**
+   * The new (parameter, first moment, second moment) of every parameter
+   * that has a gradient, in the parameters' order; call inside tf.tidy.
+   */
+  private updates(
+    params: Map<string, tf.Variable>,
+    grads: Record<string, tf.Tensor>,
+    o: AdamWOptions,
+    gradScale?: tf.Scalar,
+  ): [string, tf.Variable, tf.Variable, tf.Variable, tf.Tensor[]][] {
     const eps = o.eps ?? 1e-8;
     const c1 = 1 - o.beta1 ** this.t, c2 = 1 - o.beta2 ** this.t;
     const fused = fusedAdamWReady();
-    tf.tidy(() => {
-      const scale = gradScale ?? (fused ? tf.scalar(1) : undefined);
-      for (const [name, p] of params) {
-        const raw = grads[name];
-        if (!raw) continue;
-        const m = this.m.get(name)!, v = this.v.get(name)!;
-        const decay = isDecayed(name, p.rank) ? 1 - o.lr * o.weight_decay : 1;
-        if (fused) {
-          const coefficients = { beta1: o.beta1, beta2: o.beta2, lr: o.lr, decay, eps, c1, c2 };
-          const [p2, m2, v2] = fusedAdamW(p, raw, m, v, scale!, coefficients);
-          m.assign(m2);
-          v.assign(v2);
-          p.assign(p2);
-          continue;
-        }
-        const g = scale ? tf.mul(raw, scale) : raw;
-        m.assign(tf.add(tf.mul(m, o.beta1), tf.mul(g, 1 - o.beta1)));
-        v.assign(tf.add(tf.mul(v, o.beta2), tf.mul(tf.square(g), 1 - o.beta2)));
-        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
-        p.assign(tf.sub(tf.mul(p, decay), tf.mul(update, o.lr)));
+    const scale = gradScale ?? (fused ? tf.scalar(1) : undefined);
+    const out: [string, tf.Variable, tf.Variable, tf.Variable, tf.Tensor[]][] = [];
+    for (const [name, p] of params) {
+      const raw = grads[name];
+      if (!raw) continue;
+      const m = this.m.get(name)!, v = this.v.get(name)!;
+      const decay = isDecayed(name, p.rank) ? 1 - o.lr * o.weight_decay : 1;
+      if (fused) {
+        const coefficients = { beta1: o.beta1, beta2: o.beta2, lr: o.lr, decay, eps, c1, c2 };
+        out.push([name, p, m, v, fusedAdamW(p, raw, m, v, scale!, coefficients)]);
+        continue;
       }
-    });
+      const g = scale ? tf.mul(raw, scale) : raw;
+      const m2 = tf.add(tf.mul(m, o.beta1), tf.mul(g, 1 - o.beta1));
+      const v2 = tf.add(tf.mul(v, o.beta2), tf.mul(tf.square(g), 1 - o.beta2));
+      const update = tf.div(tf.div(m2, c1), tf.add(tf.sqrt(tf.div(v2, c2)), eps));
+      out.push([name, p, m, v, [tf.sub(tf.mul(p, decay), tf.mul(update, o.lr)), m2, v2]]);
+    }
+    return out;
   }
 
   /** Releases the moments' memory. */

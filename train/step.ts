@@ -54,16 +54,31 @@ export interface StepResult {
   [key: string]: number;
 }
 
-/** A non-finite loss or gradient: the update was not applied. */
+/**
+ * A non-finite loss or gradient, or an update that would make a weight or
+ * moment non-finite: the update was not applied, so the weights are the
+ * last finite ones.
+ */
 export class NonFiniteLossError extends Error {
-  /** Creates the error for a step. */
-  constructor(readonly step: number, readonly values: Record<string, number>) {
-    super(`non-finite loss at step ${step}: ${JSON.stringify(values)}`);
+  /** Where the trainer saved the last finite weights, once it has. */
+  checkpoint?: { dir: string; step: number };
+
+  /** Creates the error for a step (`what` went non-finite: the loss or the update). */
+  constructor(
+    readonly step: number,
+    readonly values: Record<string, number>,
+    readonly what: "loss" | "update" = "loss",
+  ) {
+    super(`non-finite ${what} at step ${step}: ${JSON.stringify(values)}`);
     this.name = "NonFiniteLossError";
   }
 }
 
-/** Runs one training step and applies the update (unless non-finite). */
+/**
+ * Runs one training step and applies the update, unless the loss, the
+ * gradients or the updated values are non-finite (then throws
+ * {@linkcode NonFiniteLossError} with nothing changed).
+ */
 export async function trainStep(
   model: LoopedLM,
   optimizer: AdamW,
@@ -138,7 +153,10 @@ export async function trainStep(
     tf.dispose([...Object.values(grads), ...(scale ? [scale] : [])]);
     throw new NonFiniteLossError(step, values);
   }
-  optimizer.apply(model.params, grads, o, scale);
+  // Checked before it is kept: a finite loss can still take a weight to
+  // infinity (a huge learning rate), and those weights must never be saved.
+  const kept = await optimizer.applyIfFinite(model.params, grads, o, scale);
   tf.dispose([...Object.values(grads), ...(scale ? [scale] : [])]);
+  if (!kept) throw new NonFiniteLossError(step, { ...values, lr: o.lr }, "update");
   return values as StepResult;
 }
