@@ -76,7 +76,14 @@ export {
   LoopedLM,
 } from "./models/looped.ts";
 export { type KVEntry } from "./models/layer.ts";
-export { countParams, type Init, initParams, type Params, paramSpecs } from "./models/params.ts";
+export {
+  countParams,
+  type Init,
+  initParams,
+  type Params,
+  paramsFromValues,
+  paramSpecs,
+} from "./models/params.ts";
 export { layerNorm, type NormParams, residual, rmsNorm } from "./models/norm.ts";
 
 export {
@@ -174,7 +181,13 @@ export {
   trainingMemory,
   WASM_HEAP_BYTES,
 } from "./train/memory.ts";
-export { AdamW, type AdamWOptions, clipByGlobalNorm, gradNormScale } from "./train/adamw.ts";
+export {
+  AdamW,
+  type AdamWOptions,
+  type AdamWState,
+  clipByGlobalNorm,
+  gradNormScale,
+} from "./train/adamw.ts";
 export { learningRate } from "./train/schedule.ts";
 export {
   lossCurve,
@@ -184,13 +197,32 @@ export {
 } from "./train/metrics_log.ts";
 export { maskedCrossEntropy, teacherForcedExactMatch } from "./train/loss.ts";
 export {
+  type CheckpointLoadOptions,
   type CheckpointManifest,
   hasCheckpoint,
+  type LegacyManifest,
   loadCheckpoint,
   type LoadedCheckpoint,
+  MODEL_FILE,
+  OPTIMIZER_FILE,
   readManifest,
+  recoverInterruptedSave,
   saveCheckpoint,
+  type TensorFileRecord,
 } from "./train/checkpoint.ts";
+export { CheckpointError } from "./train/checkpoint_error.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  MAX_HEADER_BYTES,
+  type ReadTensor,
+  SAFETENSORS_DTYPES,
+  type SafetensorsContents,
+  type SafetensorsDtype,
+  SafetensorsError,
+  type TensorToWrite,
+} from "./train/safetensors.ts";
+export { acquireRunLock, LOCK_FILE, type RunLock } from "./train/run_lock.ts";
 export { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./train/data.ts";
 export {
   NonFiniteLossError,

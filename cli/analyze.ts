@@ -249,7 +249,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   }
   if (out) await ensureWritableDir("out", out);
 
-  const { model, optimizer } = await loadCheckpoint(dir);
+  const { model, optimizer } = await loadCheckpoint(dir, { optimizer: false });
   optimizer.dispose();
   let result: DynamicsResult;
   const problems = sample.length;

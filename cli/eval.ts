@@ -161,7 +161,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     : () => {};
   const reports: SweepReport[] = [];
   for (const { dir, step, config, task, set } of runs) {
-    const { model, optimizer } = await loadCheckpoint(dir);
+    const { model, optimizer } = await loadCheckpoint(dir, { optimizer: false });
     optimizer.dispose();
     try {
       const problems = set.problems;

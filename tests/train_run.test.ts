@@ -174,7 +174,7 @@ Deno.test("a save killed before its manifest is written leaves the previous chec
   await saveCheckpoint(dir, model, undefined, 1, {});
   const before = await allParams(model);
   // What a crash mid-save leaves: a new, partial weights file and a temp manifest.
-  await Deno.writeFile(`${dir}/weights-00000002.bin`, new Uint8Array(10));
+  await Deno.writeFile(`${dir}/model.safetensors.tmp-dead`, new Uint8Array(10));
   await Deno.writeTextFile(`${dir}/checkpoint.json.tmp-dead`, "{ half");
   const loaded = await loadCheckpoint(dir);
   assertEquals(loaded.manifest.step, 1);
