@@ -16,6 +16,7 @@ import {
 } from "../train/config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf } from "../train/data.ts";
 import { memoryLimit, overLimit, trainingMemory } from "../train/memory.ts";
+import { NonFiniteLossError } from "../train/step.ts";
 import { train, type TrainEvent } from "../train/trainer.ts";
 import {
   checkBackendEnv,
@@ -35,12 +36,24 @@ Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
                      (default runs/train-<time>); an existing checkpoint
                      there is resumed unless --no-resume
   --no-resume        start afresh even if DIR holds a checkpoint
+  --reset_optimizer  resume with fresh AdamW moments instead of the saved
+                     ones (needed for a checkpoint saved without them; the
+                     run then leaves the uninterrupted trajectory)
   --help             this text
+
+A checkpoint is model.safetensors, optimizer.safetensors and checkpoint.json
+in DIR; one trainer at a time may use DIR (DIR/train.lock). Ctrl-C or SIGTERM
+saves a checkpoint and stops; the same command resumes it.
 
 Config keys (each also a flag):
 ${configHelp(DEFAULT_CONFIG as unknown as Record<string, unknown>)}
 
-The backend can also be chosen with the STARS_BACKEND variable.`;
+The backend can also be chosen with the STARS_BACKEND variable.
+
+Exit codes: 0 trained (or already finished); 2 bad input: a flag, a config, a
+corrupt or mismatched checkpoint, or DIR in use; 3 a step went non-finite (the
+last finite weights are saved and the message names the step); 130 stopped by
+Ctrl-C, 143 by SIGTERM (a checkpoint is saved either way).`;
 
 /**
  * Reads and checks a JSON config file: one object of known keys, each
@@ -141,6 +154,8 @@ function progress(): (e: TrainEvent) => void {
           `  loops ${e.loops}  lr ${e.lr.toExponential(2)}${extra}  ${e.ms.toFixed(0)}ms/step` +
           `  eta ${formatEta(rate * (e.steps - e.step))}`,
       );
+    } else if (e.kind === "note") {
+      console.log(`note: ${e.message}`);
     } else if (e.kind === "eval") {
       console.log(
         `eval step ${e.step}: exact match ${
@@ -156,7 +171,7 @@ export async function trainCommand(args: string[]): Promise<number> {
   const keys = Object.keys(CONFIG_SCHEMA);
   const flags = parseFlags(args, {
     strings: ["config", "out", ...keys],
-    booleans: ["help", "resume"],
+    booleans: ["help", "resume", "reset_optimizer"],
     negatable: ["resume"],
     allowEmpty: ["data"],
   });
@@ -180,12 +195,21 @@ export async function trainCommand(args: string[]): Promise<number> {
   console.log(`backend ${backend}, output ${outDir}`);
 
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
+  let stoppedBy: Deno.Signal | null = null;
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const listeners = signals.map((signal) => {
+    const listener = () => {
+      stoppedBy ??= signal;
+      controller.abort();
+    };
+    Deno.addSignalListener(signal, listener);
+    return [signal, listener] as const;
+  });
   try {
     const result = await train(config, {
       outDir,
       resume: flags.resume !== false,
+      resetOptimizer: flags.reset_optimizer === true,
       signal: controller.signal,
       onEvent: progress(),
     });
@@ -194,14 +218,24 @@ export async function trainCommand(args: string[]): Promise<number> {
       console.log(
         `interrupted at step ${result.step}; checkpoint saved in ${outDir} (run again with --out ${outDir} to resume)`,
       );
-      return 130;
+      return stoppedBy === "SIGTERM" ? 143 : 130;
     }
     console.log(
       `done: ${result.step} steps, held-out exact match ${(result.accuracy! * 100).toFixed(2)}% ` +
         `at ${config.loops} loops; checkpoint in ${outDir}`,
     );
     return 0;
+  } catch (e) {
+    if (!(e instanceof NonFiniteLossError)) throw e;
+    const kept = e.checkpoint
+      ? `the checkpoint of step ${e.checkpoint.step} in ${e.checkpoint.dir} holds the last finite weights`
+      : "nothing was saved";
+    console.error(
+      `error: training stopped: ${e.message}; ${kept}. Resuming would meet the same step: ` +
+        "lower --lr or --grad_clip in a new --out folder.",
+    );
+    return 3;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   }
 }

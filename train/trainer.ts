@@ -2,7 +2,8 @@
  * The training run: draws each step's loop count and batch, steps the
  * optimiser, appends metrics as JSON lines, evaluates and checkpoints
  * periodically, resumes from a checkpoint, and stops cleanly on an abort
- * signal or a non-finite loss with the last good checkpoint on disk.
+ * signal, or on a non-finite loss or update with the last finite weights
+ * saved. One trainer at a time owns a run folder (its lock).
  *
  * The library never prints: progress reaches the caller through `onEvent`.
  */
@@ -11,7 +12,17 @@ import { countParams } from "../models/params.ts";
 import { sampleLoops, validateLoopSpec } from "../regularizers/loop_sampler.ts";
 import { exactMatch } from "../eval/greedy.ts";
 import { AdamW } from "./adamw.ts";
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { removeTempFiles } from "./atomic_file.ts";
+import {
+  hasCheckpoint,
+  loadCheckpoint,
+  recoverInterruptedSave,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { CheckpointError } from "./checkpoint_error.ts";
+import { MANIFEST_FILE } from "./checkpoint_manifest.ts";
+import { appendMetrics, METRICS_FILE, repairMetrics } from "./metrics_file.ts";
+import { acquireRunLock, LOCK_FILE, type RunLock } from "./run_lock.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "./config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./data.ts";
 import { learningRate } from "./schedule.ts";
@@ -31,14 +42,24 @@ export type TrainEvent =
     metrics: StepResult;
   }
   | { kind: "eval"; step: number; loops: number; accuracy: number; correct: number; total: number }
-  | { kind: "checkpoint"; step: number; dir: string };
+  | { kind: "checkpoint"; step: number; dir: string }
+  | { kind: "note"; message: string };
 
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
-  /** Folder for `checkpoint.json`, weights and `metrics.jsonl`; none = keep nothing on disk. */
+  /**
+   * Folder for the checkpoint, `metrics.jsonl` and the lock that keeps a
+   * second trainer out; none = keep nothing on disk.
+   */
   outDir?: string;
   /** Continue from the checkpoint in `outDir` if there is one (default true). */
   resume?: boolean;
+  /**
+   * Resume with fresh AdamW moments (zeros, update count 0) instead of the
+   * saved ones: a different trajectory from the uninterrupted run, so only
+   * on request, e.g. for a checkpoint saved without optimiser state.
+   */
+  resetOptimizer?: boolean;
   /** Stop after the current step, checkpoint, and return. */
   signal?: AbortSignal;
   /** Receives progress events. */
@@ -67,55 +88,128 @@ export interface TrainResult {
   last?: StepResult;
 }
 
-// Keys that may differ when resuming: they change the run's length or
-// reporting, not its trajectory.
-const RESUMABLE_KEYS = new Set(["steps", "eval_every", "eval_size", "checkpoint_every", "backend"]);
+// Keys that may differ when resuming: they change the run's reporting, not
+// its trajectory. (`steps` is not one: it sets the learning-rate schedule.)
+const RESUMABLE_KEYS = new Set(["eval_every", "eval_size", "checkpoint_every", "backend"]);
 
-function checkResumable(saved: Record<string, unknown>, now: TrainConfig): void {
+function checkResumable(
+  dir: string,
+  step: number,
+  saved: Record<string, unknown>,
+  now: TrainConfig,
+): void {
   const differing = Object.keys(now).filter((k) =>
     !RESUMABLE_KEYS.has(k) &&
     JSON.stringify(saved[k]) !== JSON.stringify(now[k as keyof TrainConfig])
   );
-  if (differing.length) {
+  if (!differing.length) return;
+  if (typeof saved.steps === "number" && step >= saved.steps) {
     throw new ConfigError(
-      `cannot resume: the checkpoint was trained with different ${differing.join(", ")}` +
-        " (use a new --out folder, or the same config)",
+      `the run in "${dir}" is finished (${step} of ${saved.steps} steps) and was trained with ` +
+        `different ${differing.join(", ")}; nothing was changed (use a new --out folder to ` +
+        "train with this config)",
     );
+  }
+  const why = differing.includes("steps")
+    ? " (steps sets the learning-rate schedule: resuming with other steps would follow neither run)"
+    : "";
+  throw new ConfigError(
+    `cannot resume "${dir}": the checkpoint was trained with different ${differing.join(", ")}` +
+      `${why}; use a new --out folder, or the same config`,
+  );
+}
+
+// The saved config must itself be a valid one before anything compares to it.
+function savedConfig(dir: string, saved: Record<string, unknown>): void {
+  try {
+    resolveConfig(saved);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new CheckpointError(`${dir}/${MANIFEST_FILE}`, `field "config": ${e.message}`);
   }
 }
 
 /**
- * Trains a looped model from a (partial) config. Resumes from `outDir`
- * when it holds a checkpoint, replaying the same data and loop counts.
+ * Trains a looped model from a (partial) config. With `outDir`, holds the
+ * folder's lock for the whole run, finishes or clears what an interrupted
+ * run left there, and resumes from its checkpoint, replaying the same data
+ * and loop counts.
  */
 export async function train(
   partial: Partial<TrainConfig> | TrainConfig,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const config = resolveConfig(partial as Record<string, unknown>);
+  const lock = options.outDir ? await acquireRunLock(options.outDir) : null;
+  try {
+    return await run(config, options, lock);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function run(
+  config: TrainConfig,
+  options: TrainOptions,
+  lock: RunLock | null,
+): Promise<TrainResult> {
   const task = taskOf(config);
   const heldOut = heldOutSet(config, task);
   const spec = loopSpecOf(config);
   validateLoopSpec(spec);
   const emit = options.onEvent ?? (() => {});
+  const note = (message: string) => emit({ kind: "note", message });
   const penalty = options.penalty ?? configuredPenalty(config);
   const dir = options.outDir;
+
+  if (dir) {
+    if (lock?.tookOverFrom != null) {
+      note(`took over ${dir}/${LOCK_FILE} from process ${lock.tookOverFrom}, no longer running`);
+    }
+    const recovered = await recoverInterruptedSave(dir);
+    if (recovered) note(recovered);
+    const removed = await removeTempFiles(dir);
+    if (removed.length) {
+      note(`removed ${removed.length} temporary file(s) an interrupted run left in ${dir}`);
+    }
+  }
 
   let model: LoopedLM, optimizer: AdamW, step = 0;
   const resumed = !!dir && (options.resume ?? true) && await hasCheckpoint(dir);
   if (resumed) {
-    const ckpt = await loadCheckpoint(dir!);
-    checkResumable(ckpt.manifest.config, config);
+    const ckpt = await loadCheckpoint(dir!, { optimizer: !options.resetOptimizer });
+    try {
+      savedConfig(dir!, ckpt.manifest.config);
+      checkResumable(dir!, ckpt.manifest.step, ckpt.manifest.config, config);
+      if (ckpt.optimizerState === "absent") {
+        throw new CheckpointError(
+          `${dir}/${MANIFEST_FILE}`,
+          "has no optimizer state (saved without optimizer.safetensors): resuming with zero " +
+            "AdamW moments would not continue the saved trajectory; pass --reset_optimizer " +
+            "to resume with fresh moments anyway",
+        );
+      }
+    } catch (e) {
+      ckpt.model.dispose();
+      ckpt.optimizer.dispose();
+      throw e;
+    }
     ({ model, optimizer } = ckpt);
     step = ckpt.manifest.step;
-    await truncateMetrics(dir!, step);
+    if (options.resetOptimizer) note(`resuming at step ${step} with fresh AdamW moments`);
+    if (step < config.steps) {
+      const repair = await repairMetrics(dir!, step);
+      if (repair.tornLastLine) {
+        note(`${dir}/${METRICS_FILE}: dropped a last line cut short (an append interrupted)`);
+      }
+      if (repair.unreadable) {
+        note(`${dir}/${METRICS_FILE}: dropped ${repair.unreadable} line(s) that were not records`);
+      }
+    }
   } else {
     model = new LoopedLM(modelConfigOf(config, task), config.seed);
     optimizer = new AdamW(model.params);
-    if (dir) {
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeTextFile(`${dir}/metrics.jsonl`, "");
-    }
+    if (dir) await Deno.writeTextFile(`${dir}/${METRICS_FILE}`, "");
   }
   emit({ kind: "start", step, steps: config.steps, params: countParams(model.params), resumed });
 
@@ -124,14 +218,19 @@ export async function train(
     await saveCheckpoint(dir, model, optimizer, at, config as unknown as Record<string, unknown>);
     emit({ kind: "checkpoint", step: at, dir });
   };
-  const evaluate = async (at: number) => {
+  const evaluate = async (at: number, log = true) => {
     const r = await exactMatch(model, task, heldOut, config.loops);
     emit({ kind: "eval", step: at, loops: config.loops, ...r });
-    if (dir) {
+    if (dir && log) {
       await appendMetrics(dir, { step: at, eval_accuracy: r.accuracy, eval_loops: config.loops });
     }
     return r.accuracy;
   };
+
+  // A finished run is reported again, not redone: nothing on disk changes.
+  if (resumed && step >= config.steps) {
+    return { model, config, step, status: "done", accuracy: await evaluate(step, false) };
+  }
 
   let last: StepResult | undefined;
   while (step < config.steps) {
@@ -149,8 +248,11 @@ export async function train(
         penalty: penalty?.(config, step),
       });
     } catch (e) {
-      // The update was not applied: the weights are still the last good ones.
-      if (e instanceof NonFiniteLossError) await save(step);
+      // The update was not applied: the weights are still the last finite ones.
+      if (e instanceof NonFiniteLossError) {
+        await save(step);
+        if (dir) e.checkpoint = { dir, step };
+      }
       throw e;
     }
     step += 1;
@@ -187,20 +289,4 @@ export function configuredPenalty(
   if (c.reg_weight === 0) return undefined;
   const compute = penaltyFromOptions(c);
   return (_, step) => ({ weight: step >= c.reg_warmup ? c.reg_weight : 0, compute });
-}
-
-async function appendMetrics(dir: string, record: Record<string, unknown>): Promise<void> {
-  await Deno.writeTextFile(`${dir}/metrics.jsonl`, JSON.stringify(record) + "\n", { append: true });
-}
-
-// On resume, drop metrics logged after the checkpoint (they will be redone).
-async function truncateMetrics(dir: string, step: number): Promise<void> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile(`${dir}/metrics.jsonl`);
-  } catch {
-    return;
-  }
-  const kept = text.split("\n").filter((line) => line && JSON.parse(line).step <= step);
-  await Deno.writeTextFile(`${dir}/metrics.jsonl`, kept.map((l) => l + "\n").join(""));
 }
