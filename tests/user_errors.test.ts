@@ -5,6 +5,7 @@
  * created or changed, in the scratch folder or in runs/).
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { NonFiniteLossError } from "../train/step.ts";
 import { cli, cliWithEnv, PAPER_DATA } from "./_cli.ts";
 
 const TINY = ["--d_model", "16", "--n_heads", "2", "--d_ff", "32", "--batch_size", "8"];
@@ -216,4 +217,9 @@ Deno.test("every user error exits 2, names what is wrong, and changes no file", 
     assertEquals(await run(), first);
   });
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a non-finite loss is printed as NaN or Infinity, not null", () => {
+  const e = new NonFiniteLossError(7, { loss: NaN, ce: Infinity, accuracy: 0.5 });
+  assertStringIncludes(e.message, "step 7: loss NaN, ce Infinity, accuracy 0.5");
 });

@@ -69,7 +69,9 @@ export class NonFiniteLossError extends Error {
     readonly values: Record<string, number>,
     readonly what: "loss" | "update" = "loss",
   ) {
-    super(`non-finite ${what} at step ${step}: ${JSON.stringify(values)}`);
+    // Not JSON.stringify, which writes NaN and Infinity as null.
+    const shown = Object.entries(values).map(([k, v]) => `${k} ${v}`).join(", ");
+    super(`non-finite ${what} at step ${step}: ${shown}`);
     this.name = "NonFiniteLossError";
   }
 }
