@@ -18,6 +18,8 @@ import { threadedStepTime } from "./threaded_step.ts";
 import { torchMatmulGflops, torchStepTime } from "./torch_ref.ts";
 import { simdPeakGflops } from "./simd_peak.ts";
 import { webgpuMatMulBench } from "./webgpu_matmul.ts";
+import { productPathStepTimes } from "./products.ts";
+import { nativeBlasStatus } from "../core/native_blas.ts";
 import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "../core/webgpu_matmul.ts";
 
 const backend = await useBackend(
@@ -36,6 +38,7 @@ async function sideBySide(bench: string, config: BenchConfig) {
     bench,
     config,
     backend,
+    ...(backend === "wasm" ? { products: nativeBlasStatus() } : {}),
     ms_per_step: round(ms, 1),
     ...("ms" in torch
       ? {
@@ -51,6 +54,29 @@ async function sideBySide(bench: string, config: BenchConfig) {
 
 // 1. The training step on bench-small, against PyTorch.
 const { ms: plain, torch: torchPlain } = await sideBySide("train_step", BENCH_SMALL);
+
+// 1b. The same step on each product path (wasm SIMD only, native BLAS with
+//     its default threads and with one), alternating, against PyTorch.
+if (backend === "wasm") {
+  const paths = await productPathStepTimes(BENCH_SMALL);
+  const torchMs = "ms" in torchPlain ? torchPlain.ms : undefined;
+  const vsTorch = (ms: number | null) =>
+    ms !== null && torchMs !== undefined ? round(ms / torchMs) : undefined;
+  report({
+    bench: "train_step_products",
+    config: BENCH_SMALL,
+    backend,
+    products: nativeBlasStatus(),
+    ms_per_step_wasm: round(paths.wasm, 1),
+    ms_per_step_native: paths.native === null ? undefined : round(paths.native, 1),
+    ms_per_step_native_1_thread: paths.native1 === null ? undefined : round(paths.native1, 1),
+    native_threads: paths.threads,
+    torch_ms_per_step: torchMs,
+    ratio_wasm_vs_torch: vsTorch(paths.wasm),
+    ratio_native_vs_torch: vsTorch(paths.native),
+    ratio_native_1_thread_vs_torch: vsTorch(paths.native1),
+  });
+}
 
 // 2. The ceiling: bench-small's matmul FLOPs at this backend's matmul speed
 //    on the step's largest product (the MLP's [B*T, d] x [d, ff]), next to

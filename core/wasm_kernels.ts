@@ -37,11 +37,12 @@ import { KernelPool, type PoolKernel } from "./kernel_pool.ts";
 import { compileSimdMatMul, gemmScratchBytes, rowBlock, simdMatMul } from "./simd_matmul.ts";
 import { isShared } from "./wasm_asm.ts";
 import { wasmCopy } from "./wasm_copy.ts";
-import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+import { heapOf, offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 import { registerWasmAdamW } from "./wasm_adamw.ts";
 import { registerWasmGelu } from "./wasm_gelu.ts";
 import { registerWasmLayerNorm } from "./wasm_layer_norm.ts";
 import { wasmKernelThreads } from "./wasm_threads.ts";
+import { nativeBlas } from "./native_blas.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -210,6 +211,38 @@ function simdProduct(
   return out;
 }
 
+/**
+ * `op(a) @ op(b)` for a single float32 product (no batch dimension, or a
+ * batch of one) on the native BLAS, any transposes, or null where it is not
+ * loaded or the product is batched. Batched products (attention's, 16 x 16
+ * matrices in the bench-small step) stay on the SIMD kernels, which beat a
+ * native call per matrix at those sizes (`deno task bench`, bmm lines).
+ */
+function nativeProduct(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  backend: WasmBackend,
+): tf.TensorInfo | null {
+  const rank = a.shape.length;
+  if (b.shape.length !== rank || a.dtype !== "float32" || b.dtype !== "float32") return null;
+  const batchShape = a.shape.slice(0, -2);
+  if (tf.util.sizeFromShape(batchShape) !== 1) return null;
+  if (tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return null;
+  const [a0, a1] = a.shape.slice(-2), [b0, b1] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [a1, a0] : [a0, a1];
+  const [k2, n] = transposeB ? [b1, b0] : [b0, b1];
+  if (k !== k2 || m * k * n === 0) return null;
+  const blas = nativeBlas();
+  const memory = blas && heapOf(backend);
+  if (!memory) return null;
+  const out = backend.makeOutput([...batchShape, m, n], "float32");
+  const [pa, pb, pc] = [a, b, out].map((t) => offsetOf(backend, t));
+  blas!.sgemm(memory, transposeA, transposeB, m, n, k, pa, pb, pc);
+  return out;
+}
+
 let simdTransposes = false;
 
 /**
@@ -309,8 +342,9 @@ export function useFastWasmKernels(): void {
   replaceKernel("BatchMatMul", (args, original) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    return simdProduct(a, b, transposeA, transposeB, args.backend as WasmBackend) ??
-      original(args);
+    const backend = args.backend as WasmBackend;
+    return nativeProduct(a, b, transposeA, transposeB, backend) ??
+      simdProduct(a, b, transposeA, transposeB, backend) ?? original(args);
   });
   simdTransposes = true;
   registerWasmLayerNorm();

@@ -154,10 +154,25 @@ async function reusable(
     return null;
   }
   const config = resolveConfig(armConfig(o.profile, arm, seed));
-  const same = JSON.stringify(saved.config) === JSON.stringify(config) &&
+  const same = sameConfig(saved.config, config) &&
     saved.sweep?.[0]?.total === testProblems &&
     saved.sweep.map((p) => p.depth).join() === PROFILE_SPECS[o.profile].grid.join();
   return same ? { ...saved, seed: saved.seed ?? config.seed } : null;
+}
+
+// Saved with the same config: compared after filling in today's defaults, so
+// a key added to the toolkit since (with a default that keeps the old
+// behaviour) does not make finished runs look different.
+function sameConfig(saved: unknown, config: TrainConfig): boolean {
+  try {
+    const then = resolveConfig(saved as Record<string, unknown>);
+    return Object.keys(config).every((k) =>
+      JSON.stringify(then[k as keyof TrainConfig]) ===
+        JSON.stringify(config[k as keyof TrainConfig])
+    );
+  } catch {
+    return false; // a key or value the toolkit no longer takes
+  }
 }
 
 async function runArm(

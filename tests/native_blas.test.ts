@@ -1,0 +1,156 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertGreater, assertLess, assertThrows } from "@std/assert";
+import { nativeBlasStatus, setNativeBlas } from "../core/native_blas.ts";
+import { train } from "../train/trainer.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { BACKEND, maxAbsDiff, values } from "./_backend.ts";
+
+// Where the library is installed (CI installs libopenblas0-pthread), native
+// products are checked; elsewhere these tests check the fallback only.
+const NATIVE = BACKEND === "wasm" && nativeBlasStatus().products === "native";
+
+function seeded(shape: number[], seed: number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = Math.sin(seed * 7.1 + i * 0.37) * 1.3;
+  return tf.tensor(v, shape);
+}
+
+// float64 reference of op(a) @ op(b) for 2-D inputs.
+function reference(a: number[], b: number[], [m, k, n]: number[], tA: boolean, tB: boolean) {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        s += a[tA ? p * m + i : i * k + p] * b[tB ? j * k + p : p * n + j];
+      }
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+Deno.test({
+  name: "native products: every shape class and transpose equals float64 sums and the wasm path",
+  ignore: !NATIVE,
+  fn: async () => {
+    const shapes = [[1, 1, 1], [5, 3, 7], [15, 64, 1024], [1024, 64, 15], [1024, 64, 192], [
+      64,
+      129,
+      8,
+    ], [130, 16, 256]];
+    for (const [m, k, n] of shapes) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          const a = seeded(tA ? [k, m] : [m, k], m + k);
+          const b = seeded(tB ? [n, k] : [k, n], n + 3);
+          setNativeBlas("auto");
+          const native = tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, tA, tB);
+          setNativeBlas("off");
+          const wasm = tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, tA, tB);
+          setNativeBlas("auto");
+          const ref = reference(await values(a), await values(b), [m, k, n], tA, tB);
+          const scale = ref.reduce((s, x) => Math.max(s, Math.abs(x)), 1);
+          const what = `${m}x${k}x${n} tA=${tA} tB=${tB}`;
+          assertEquals(native.shape, [m, n], what);
+          assertLess(maxAbsDiff(await values(native), ref) / scale, 1e-5, what);
+          assertLess(maxAbsDiff(await values(native), await values(wasm)) / scale, 1e-5, what);
+          tf.dispose([a, b, native, wasm]);
+        }
+      }
+    }
+    // A batch of one is a single product; real batches stay on the SIMD kernels.
+    const a = seeded([1, 6, 4], 1), b = seeded([1, 4, 3], 2);
+    const ref = reference(await values(a), await values(b), [6, 4, 3], false, false);
+    const out = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+    assertLess(maxAbsDiff(await values(out), ref), 1e-5);
+    tf.dispose([a, b, out]);
+  },
+});
+
+const SMALL: Partial<TrainConfig> = {
+  digits: 2,
+  d_model: 32,
+  n_heads: 2,
+  d_ff: 64,
+  loops: 2,
+  batch_size: 64,
+  steps: 500,
+  lr: 5e-3,
+  warmup_steps: 50,
+  eval_size: 200,
+  eval_every: 0,
+  checkpoint_every: 0,
+};
+
+async function trainedWeights(config: Partial<TrainConfig>) {
+  const result = await train(config);
+  const weights: number[] = [];
+  for (const p of result.model.params.values()) weights.push(...await values(p));
+  result.model.dispose();
+  return { weights, accuracy: result.accuracy! };
+}
+
+Deno.test({
+  name: "native products: deterministic, and training on either path learns alike",
+  ignore: !NATIVE,
+  fn: async () => {
+    setNativeBlas("auto");
+    const one = await trainedWeights({ ...SMALL, steps: 20 });
+    const two = await trainedWeights({ ...SMALL, steps: 20 });
+    assertEquals(one.weights, two.weights);
+    const native = await trainedWeights(SMALL);
+    setNativeBlas("off");
+    const wasm = await trainedWeights(SMALL);
+    setNativeBlas("auto");
+    assert(maxAbsDiff(native.weights, wasm.weights) > 0, "the paths are different code");
+    assertGreater(native.accuracy, 0.3);
+    assertGreater(wasm.accuracy, 0.3);
+    assertLess(Math.abs(native.accuracy - wasm.accuracy), 0.25);
+  },
+});
+
+Deno.test("native products: off, a missing library and no FFI permission fall back to wasm", async () => {
+  setNativeBlas("off");
+  assertEquals(nativeBlasStatus().products, "wasm");
+  assert(nativeBlasStatus().reason!.includes("off"));
+  setNativeBlas("auto");
+  const probe = `import { nativeBlasStatus } from "${
+    new URL("../core/native_blas.ts", import.meta.url).href
+  }"; try { console.log(JSON.stringify(nativeBlasStatus())); } catch (e) { console.log("error: " + e.message); }`;
+  const run = async (args: string[], env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", ...args, probe],
+      env,
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  // deno eval has every permission; a named library that is not there is an error.
+  const missing = await run([], { STARS_BLAS_LIB: "/nonexistent/libblas.so" });
+  assert(missing.startsWith("error: config: STARS_BLAS_LIB"), missing);
+  const off = JSON.parse(await run([], { STARS_BLAS: "off" }));
+  assertEquals(off.products, "wasm");
+  const bad = await run([], { STARS_BLAS: "maybe" });
+  assert(bad.includes("STARS_BLAS must be"), bad);
+  assertThrows(() => {
+    Deno.env.set("STARS_THREADS", "0x2");
+    try {
+      setNativeBlas("auto");
+      nativeBlasStatus();
+    } finally {
+      Deno.env.delete("STARS_THREADS");
+      setNativeBlas("auto");
+    }
+  }, RangeError);
+  // Without FFI permission: a subprocess with read and env only.
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(file, probe);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", file],
+  }).output();
+  const status = JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(status.products, "wasm");
+  assert(status.reason.includes("FFI"), status.reason);
+  await Deno.remove(file);
+});
