@@ -60,12 +60,29 @@ Deno.test({
         }
       }
     }
-    // A batch of one is a single product; real batches stay on the SIMD kernels.
-    const a = seeded([1, 6, 4], 1), b = seeded([1, 4, 3], 2);
-    const ref = reference(await values(a), await values(b), [6, 4, 3], false, false);
-    const out = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
-    assertLess(maxAbsDiff(await values(out), ref), 1e-5);
-    tf.dispose([a, b, out]);
+    // Batches: small matrices (SIMD kernels) and large ones (native), any transposes.
+    for (const [g, m, k, n] of [[1, 6, 4, 3], [3, 5, 7, 2], [2, 50, 48, 47]]) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = seeded(tA ? [g, k, m] : [g, m, k], m), b = seeded(tB ? [g, n, k] : [g, k, n], n);
+        const out = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, tA, tB);
+        const [av, bv, ov] = [await values(a), await values(b), await values(out)];
+        for (let i = 0; i < g; i++) {
+          const ref = reference(
+            av.slice(i * m * k, (i + 1) * m * k),
+            bv.slice(i * k * n, (i + 1) * k * n),
+            [m, k, n],
+            tA,
+            tB,
+          );
+          const got = ov.slice(i * m * n, (i + 1) * m * n);
+          assertLess(
+            maxAbsDiff(got, ref) / ref.reduce((s, x) => Math.max(s, Math.abs(x)), 1),
+            1e-5,
+          );
+        }
+        tf.dispose([a, b, out]);
+      }
+    }
   },
 });
 
