@@ -19,6 +19,8 @@ import { memoryLimit, overLimit } from "../train/memory.ts";
 import { MAX_EVAL_LOOPS, runTask, testProblems } from "./eval.ts";
 import {
   backendFlag,
+  BLAS_HELP,
+  blasFlag,
   ensureWritableDir,
   fileReason,
   intFlag,
@@ -43,6 +45,7 @@ Usage: deno task analyze --checkpoint DIR [--data FILE.jsonl] [--samples 64] [--
   --rho_iters N      power-iteration steps per rho estimate (default 30; a Krylov
                      fallback follows when they do not settle)
   --backend NAME     auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
+${BLAS_HELP}
   --json             print JSON instead of a table
   --out DIR          also write dynamics.json, dynamics.csv, dynamics.svg, pca.svg
   --compare FILES    comma-separated results.json files of deno task eval: writes
@@ -200,6 +203,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       "rho_every",
       "rho_iters",
       "backend",
+      "blas",
       "out",
       "compare",
     ],
@@ -227,6 +231,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   );
   const rhoIters = intFlag("rho_iters", flags.rho_iters as string | undefined, 30, 1, 10000);
   const backend = backendFlag(flags.backend as string | undefined);
+  blasFlag(flags.blas as string | undefined);
 
   // Checked before any work: the task, the problems, the memory, --out.
   const active = await useBackend(backend);

@@ -25,6 +25,8 @@ import { loadMathJsonl } from "../tasks/math/load.ts";
 import { isMathTask } from "../tasks/math/math_task.ts";
 import {
   backendFlag,
+  BLAS_HELP,
+  blasFlag,
   ensureWritableDir,
   fileReason,
   intFlag,
@@ -52,6 +54,7 @@ Usage: deno task eval --checkpoint DIR [--checkpoint DIR2 ...] [--data FILE.json
                      in the report; without it such a problem is an error
   --batch_size N     problems decoded together (default 512)
   --backend NAME     auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
+${BLAS_HELP}
   --json             print JSON instead of a table (one checkpoint: its report;
                      several: {"runs": [...]})
   --csv              print CSV instead of a table
@@ -106,7 +109,7 @@ interface Run {
 export async function evalCommand(args: string[]): Promise<number> {
   const { values: dirs, rest } = takeRepeated(args, "checkpoint");
   const flags = parseFlags(rest, {
-    strings: ["data", "loops", "limit", "batch_size", "backend", "out", "exit", "exit_max"],
+    strings: ["data", "loops", "limit", "batch_size", "backend", "blas", "out", "exit", "exit_max"],
     booleans: ["help", "json", "csv", "uncached", "skip_unfit"],
   });
   if (flags.help) {
@@ -135,6 +138,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   );
   const out = flags.out as string | undefined;
   const backend = backendFlag(flags.backend as string | undefined);
+  blasFlag(flags.blas as string | undefined);
 
   // Everything is checked before the first sweep: each run's task and test
   // problems, the memory of one decoded row, and the output folder.

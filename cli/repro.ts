@@ -13,6 +13,7 @@ import {
   profileSeeds,
 } from "../repro/arms.ts";
 import { wasmKernelThreads } from "../core/wasm_threads.ts";
+import { nativeBlasStatus, productPathLine } from "../core/native_blas.ts";
 import {
   reproAccuracySvg,
   reproDynamicsSvg,
@@ -31,7 +32,7 @@ import {
 } from "../repro/study_report.ts";
 import { resolveConfig } from "../train/config.ts";
 import { arithmeticTestFile } from "./eval.ts";
-import { parseFlags, UsageError } from "./usage.ts";
+import { blasFlag, parseFlags, UsageError } from "./usage.ts";
 
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).pathname;
 
@@ -60,18 +61,21 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
 })
   --data FILE      test split (default the paper's, data/stars_addition_test_4digit.jsonl)
   --backend NAME   auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
+  --blas on|off    native matrix products (OpenBLAS through FFI) where found
+                   (default on; or STARS_BLAS; STARS_THREADS sets its threads)
   --help           this text`;
 
 /** Runs the repro command; returns the process exit code. */
 export async function reproCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
-    strings: ["profile", "out", "arms", "seeds", "data", "backend", "candidates"],
+    strings: ["profile", "out", "arms", "seeds", "data", "backend", "blas", "candidates"],
     booleans: ["help", "pilot"],
   });
   if (flags.help) {
     console.log(HELP);
     return 0;
   }
+  blasFlag(flags.blas as string | undefined);
   if (flags.pilot) return await pilotCommand(args, flags);
   const profile = (flags.profile as string | undefined) ?? "quick";
   if (!(PROFILES as readonly string[]).includes(profile)) {
@@ -113,7 +117,11 @@ export async function reproCommand(args: string[]): Promise<number> {
   const backend = await useBackend(
     parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
   );
-  console.log(`backend ${backend}, profile ${profile}, output ${outDir}`);
+  console.log(
+    `backend ${backend}${
+      backend === "wasm" ? `, ${productPathLine()}` : ""
+    }, profile ${profile}, output ${outDir}`,
+  );
   await Deno.mkdir(outDir, { recursive: true });
 
   const controller = new AbortController();
@@ -187,7 +195,11 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
   const backend = await useBackend(
     parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
   );
-  console.log(`backend ${backend}, pilot, output ${outDir}`);
+  console.log(
+    `backend ${backend}${
+      backend === "wasm" ? `, ${productPathLine()}` : ""
+    }, pilot, output ${outDir}`,
+  );
   await Deno.mkdir(outDir, { recursive: true });
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -259,6 +271,7 @@ async function provenance(backend: string): Promise<Record<string, unknown>> {
     commit,
     backend,
     kernels: backend === "wasm" ? "toolkit wasm SIMD" : backend,
+    ...(backend === "wasm" ? { products: nativeBlasStatus() } : {}),
     wasm_threads: backend === "wasm" ? wasmKernelThreads() : undefined,
     deno: Deno.version.deno,
   };

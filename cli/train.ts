@@ -3,6 +3,7 @@
  * trains a looped model and prints progress and the held-out accuracy.
  */
 import { useBackend } from "../core/backend.ts";
+import { productPathLine } from "../core/native_blas.ts";
 import { validateLoopSpec } from "../regularizers/loop_sampler.ts";
 import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
 import type { Task } from "../tasks/task.ts";
@@ -19,6 +20,7 @@ import { memoryLimit, overLimit, trainingMemory } from "../train/memory.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { train, type TrainEvent } from "../train/trainer.ts";
 import {
+  blasFlag,
   checkBackendEnv,
   configHelp,
   ensureWritableDir,
@@ -33,6 +35,8 @@ Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
 
   --config FILE      JSON object of config keys (flags override it)
   --out DIR          where checkpoints and metrics.jsonl go
+  --blas on|off      native matrix products (OpenBLAS through FFI) where found
+                     (default on; or STARS_BLAS; STARS_THREADS sets its threads)
                      (default runs/train-<time>); an existing checkpoint
                      there is resumed unless --no-resume
   --no-resume        start afresh even if DIR holds a checkpoint
@@ -170,7 +174,7 @@ function progress(): (e: TrainEvent) => void {
 export async function trainCommand(args: string[]): Promise<number> {
   const keys = Object.keys(CONFIG_SCHEMA);
   const flags = parseFlags(args, {
-    strings: ["config", "out", ...keys],
+    strings: ["config", "out", "blas", ...keys],
     booleans: ["help", "resume", "reset_optimizer"],
     negatable: ["resume"],
     allowEmpty: ["data"],
@@ -189,10 +193,13 @@ export async function trainCommand(args: string[]): Promise<number> {
   const outDir = (flags.out as string | undefined) ??
     `runs/train-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
   checkBackendEnv();
+  blasFlag(flags.blas as string | undefined);
   const backend = await useBackend(config.backend);
   checkTrainConfig(config, backend);
   await ensureWritableDir("out", outDir);
-  console.log(`backend ${backend}, output ${outDir}`);
+  console.log(
+    `backend ${backend}${backend === "wasm" ? `, ${productPathLine()}` : ""}, output ${outDir}`,
+  );
 
   const controller = new AbortController();
   let stoppedBy: Deno.Signal | null = null;

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "@std/cli";
 import { type BackendName, parseBackend } from "../core/backend.ts";
+import { nativeBlasStatus, setNativeBlas } from "../core/native_blas.ts";
 import { wasmThreadsFromEnv } from "../core/wasm_threads.ts";
 import { webgpuMatMulFromEnv } from "../core/webgpu_matmul.ts";
 import { CONFIG_SCHEMA, type KeySpec } from "../train/config.ts";
@@ -223,6 +224,29 @@ export function backendFlag(text: string | undefined): BackendName {
   checkBackendEnv();
   return backend;
 }
+
+/**
+ * Applies a `--blas on|off` flag (native matrix products on the wasm
+ * backend where a BLAS is found, or the wasm kernels only); without the
+ * flag `STARS_BLAS` decides. Checks `STARS_BLAS`, `STARS_THREADS` and
+ * `STARS_BLAS_LIB` before any work.
+ */
+export function blasFlag(text: string | undefined): void {
+  if (text !== undefined && text !== "on" && text !== "off") {
+    throw new UsageError(`--blas: must be on or off, got "${text}"`);
+  }
+  if (text !== undefined) setNativeBlas(text === "off" ? "off" : "auto");
+  try {
+    nativeBlasStatus();
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^config: /, ""));
+  }
+}
+
+/** The `--blas` flag's help line. */
+export const BLAS_HELP =
+  "  --blas on|off      native matrix products (OpenBLAS through FFI) where found\n" +
+  "                     (default on; or STARS_BLAS; STARS_THREADS sets its threads)";
 
 /** Checks `STARS_WASM_THREADS` and `STARS_WEBGPU_MATMUL`; a bad value is a {@linkcode UsageError}. */
 export function checkBackendEnv(): void {

@@ -158,7 +158,7 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
     throw new RangeError(`config: STARS_BLAS must be on, auto or off, got "${mode}"`);
   }
   const wasm = (reason: string) => ({ blas: null, path: { products: "wasm", reason } as const });
-  if (mode === "off") return wasm("turned off (STARS_BLAS=off or --blas off)");
+  if (mode === "off") return wasm("turned off (--blas off or STARS_BLAS=off)");
   if (Deno.permissions.querySync?.({ name: "ffi" }).state !== "granted") {
     return wasm("no FFI permission (run with --allow-ffi or -A)");
   }
@@ -216,4 +216,21 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
   }
   if (named) throw new RangeError(`config: STARS_BLAS_LIB: cannot load ${errors[0]}`);
   return wasm(`no BLAS library found (${errors.join("; ")})`);
+}
+
+/**
+ * One line for a command's start: which path computes the products, and why
+ * when it is not native.
+ *
+ * @example
+ * ```ts
+ * import { productPathLine } from "./native_blas.ts";
+ * productPathLine({ products: "native", library: "libopenblas.so.0", threads: 2 });
+ * // "products native (libopenblas.so.0, 2 threads)"
+ * ```
+ */
+export function productPathLine(path: ProductPath = nativeBlasStatus()): string {
+  if (path.products === "wasm") return `products wasm SIMD (${path.reason})`;
+  const threads = path.threads === undefined ? "" : `, ${path.threads} threads`;
+  return `products native (${path.library}${threads})`;
 }
