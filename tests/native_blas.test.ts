@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertGreater, assertLess, assertThrows } from "@std/assert";
 import { nativeBlasStatus, setNativeBlas } from "../core/native_blas.ts";
+import { eigenvalues, MAX_EIGEN_SIZE } from "../regularizers/exact_jacobian.ts";
+import { nativeEigenvaluesReady } from "../core/native_lapack.ts";
 import { train } from "../train/trainer.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { BACKEND, maxAbsDiff, values } from "./_backend.ts";
@@ -170,4 +172,37 @@ Deno.test("native products: off, a missing library and no FFI permission fall ba
   assertEquals(status.products, "wasm");
   assert(status.reason.includes("FFI"), status.reason);
   await Deno.remove(file);
+});
+
+Deno.test({
+  name: "native eigenvalues (dgeev) equal ml-matrix's, complex pairs included; sizes are capped",
+  ignore: !NATIVE,
+  fn: () => {
+    assert(nativeEigenvaluesReady());
+    for (const n of [1, 2, 7, 60]) {
+      const m = Array.from(
+        { length: n },
+        (_, i) => Array.from({ length: n }, (_, j) => Math.sin(i * 1.3 + j * j * 0.7 + 0.2)),
+      );
+      const native = eigenvalues(m, "native"), js = eigenvalues(m, "javascript");
+      assertEquals(native.length, n);
+      // Sorted by modulus; compare moduli, and the multiset of real parts.
+      for (let i = 0; i < n; i++) {
+        assertLess(
+          Math.abs(Math.hypot(native[i].re, native[i].im) - Math.hypot(js[i].re, js[i].im)),
+          1e-9,
+        );
+      }
+      const sorted = (ev: typeof js) => ev.map((e) => e.re).sort((a, b) => a - b);
+      assertLess(maxAbsDiff(sorted(native), sorted(js)), 1e-9);
+      if (n === 60) assert(native.some((e) => Math.abs(e.im) > 1e-6), "a complex pair");
+    }
+    // A rotation: eigenvalues +-i.
+    const rot = eigenvalues([[0, -1], [1, 0]], "native");
+    assertLess(maxAbsDiff(rot.map((e) => Math.abs(e.im)), [1, 1]), 1e-12);
+    const big = MAX_EIGEN_SIZE.javascript + 1;
+    const tooBig = Array.from({ length: big }, () => new Array(big).fill(0));
+    const err = assertThrows(() => eigenvalues(tooBig, "javascript"), RangeError);
+    assert(err.message.includes(`${MAX_EIGEN_SIZE.javascript} x ${MAX_EIGEN_SIZE.javascript} cap`));
+  },
 });
