@@ -339,12 +339,14 @@ export async function loadCheckpoint(
   options: CheckpointLoadOptions = {},
 ): Promise<LoadedCheckpoint> {
   const withOptimizer = options.optimizer ?? true;
-  for (let attempt = 0;; attempt++) {
+  // A save takes a few syncs; one that has not finished in this time is stuck.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
     try {
       return await loadOnce(dir, withOptimizer);
     } catch (e) {
       if (!(e instanceof ChangedDuringRead)) throw e;
-      if (attempt >= 20) throw e.cause;
+      if (Date.now() > deadline) throw e.cause;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -368,10 +370,11 @@ async function loadOnce(dir: string, withOptimizer: boolean): Promise<LoadedChec
     else {
       // Name the real problem: the structure and values first, then the hash.
       const problem = await describeMismatch(dir, manifest, withOptimizer, cache);
+      // A save in progress shows as a pending manifest, or (once it is
+      // renamed) as a changed one; looked at in that order, one of them is seen.
+      const saving = await hasPendingManifest(dir);
       const now = await Deno.readTextFile(`${dir}/${MANIFEST_FILE}`).catch(() => "");
-      if (now !== text || await hasPendingManifest(dir)) {
-        throw new ChangedDuringRead("", { cause: problem });
-      }
+      if (saving || now !== text) throw new ChangedDuringRead("", { cause: problem });
       throw problem;
     }
   }
