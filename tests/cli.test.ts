@@ -76,9 +76,14 @@ Deno.test("train then eval from the command line, on generated and file data", a
   const badFile = await cli("eval", "--checkpoint", dir, "--data", badData);
   assertEquals(badFile.code, 2);
   assertStringIncludes(badFile.stderr, "bad.jsonl:2");
-  // A second run in the same folder resumes, unless told --no-resume.
-  const again = await cli("train", ...TINY, "--steps", "4", "--eval_size", "10", "--out", dir);
+  // A second run in the same folder resumes, unless told --no-resume; a finished
+  // run is reported, and other steps (another learning-rate schedule) are refused.
+  const again = await cli("train", ...TINY, "--steps", "3", "--eval_size", "10", "--out", dir);
+  assertEquals(again.code, 0, again.stderr);
   assertStringIncludes(again.stdout, "resuming at step 3");
+  const longer = await cli("train", ...TINY, "--steps", "4", "--eval_size", "10", "--out", dir);
+  assertEquals(longer.code, 2, longer.stderr);
+  assertStringIncludes(longer.stderr, "is finished (3 of 3 steps)");
   const fresh = await cli(
     "train",
     ...TINY,
