@@ -261,6 +261,9 @@ Deno.test("the files are safetensors any reader can use: names, F32, the config 
   assertEquals([manifest.version, manifest.step, manifest.optimizer_step], [2, 6, 6]);
   assertEquals(manifest.rng, { seed: 1, next_step: 6 });
   assertEquals(manifest.computed_by.backend, tf.getBackend());
+  if (tf.getBackend() === "wasm") {
+    assert(["native", "wasm"].includes(manifest.computed_by.products.products));
+  }
   assertEquals(manifest.files.model.file, M);
   assertEquals(manifest.files.model.sha256.length, 64);
   await Deno.remove(dir, { recursive: true });

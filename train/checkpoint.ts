@@ -21,6 +21,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeBlasStatus } from "../core/native_blas.ts";
 import { wasmKernelThreads } from "../core/wasm_threads.ts";
 import { LoopedLM } from "../models/looped.ts";
 import type { ModelConfig } from "../models/config.ts";
@@ -117,7 +118,10 @@ function computedBy(): Record<string, unknown> {
   return {
     backend,
     tfjs: tf.version.tfjs,
-    ...(backend === "wasm" ? { wasm_kernel_threads: wasmKernelThreads() } : {}),
+    // On wasm the products run natively (BLAS) or on the toolkit's kernels.
+    ...(backend === "wasm"
+      ? { wasm_kernel_threads: wasmKernelThreads(), products: nativeBlasStatus() }
+      : {}),
   };
 }
 
