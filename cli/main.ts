@@ -1,11 +1,13 @@
 /**
- * The `stars` command line: `train`, `eval`, `analyze` and `repro` subcommands over the library.
+ * The `stars` command line: `train`, `eval`, `analyze`, `repro` and `export` subcommands over the
+ * library.
  * Bad input exits with code 2 and a message naming what is wrong.
  *
  * @module
  */
 import { analyzeCommand } from "./analyze.ts";
 import { evalCommand } from "./eval.ts";
+import { exportCommand } from "./export.ts";
 import { reproCommand } from "./repro.ts";
 import { trainCommand } from "./train.ts";
 import { isInputError, UsageError } from "./usage.ts";
@@ -15,6 +17,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   eval: evalCommand,
   analyze: analyzeCommand,
   repro: reproCommand,
+  export: exportCommand,
 };
 
 /** Runs a subcommand with its arguments; returns the exit code. */
