@@ -146,7 +146,7 @@ Deno.test("native products: off, a missing library and no FFI permission fall ba
     return new TextDecoder().decode(out.stdout).trim();
   };
   // deno eval has every permission; a named library that is not there is an error.
-  const missing = await run([], { STARS_BLAS_LIB: "/nonexistent/libblas.so" });
+  const missing = await run([], { STARS_BLAS: "on", STARS_BLAS_LIB: "/nonexistent/libblas.so" });
   assert(missing.startsWith("error: config: STARS_BLAS_LIB"), missing);
   const off = JSON.parse(await run([], { STARS_BLAS: "off" }));
   assertEquals(off.products, "wasm");
@@ -167,6 +167,7 @@ Deno.test("native products: off, a missing library and no FFI permission fall ba
   await Deno.writeTextFile(file, probe);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-env", file],
+    env: { STARS_BLAS: "on" },
   }).output();
   const status = JSON.parse(new TextDecoder().decode(out.stdout));
   assertEquals(status.products, "wasm");
