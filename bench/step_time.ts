@@ -26,7 +26,7 @@ export interface BenchConfig {
   loops: number;
 }
 
-/** The bench-small configuration of DESIGN.md section 5. */
+/** The bench-small configuration of docs/design.md, section 5. */
 export const BENCH_SMALL: BenchConfig = {
   name: "bench-small",
   d: 128,
@@ -36,7 +36,7 @@ export const BENCH_SMALL: BenchConfig = {
   loops: 8,
 };
 
-/** The paper's addition configuration (DESIGN.md section 1), for GPU runners. */
+/** The paper's addition configuration (docs/design.md, section 1), for GPU runners. */
 export const PAPER_BENCH: BenchConfig = {
   name: "paper",
   d: 512,

@@ -1,5 +1,5 @@
 /**
- * Runs `../shared/bench/torch_looped_ref.py` (Debian's python3-torch, or any
+ * Runs `bench/torch_looped_ref.py` (Debian's python3-torch, or any
  * PyTorch for CUDA) for a side-by-side figure, or reports why it cannot.
  * `STARS_PYTHON` names the interpreter (default `/usr/bin/python3`) and
  * `STARS_TORCH_REF` the script, for machines where they live elsewhere.
@@ -7,7 +7,7 @@
 import type { BenchConfig } from "./step_time.ts";
 
 const SCRIPT = Deno.env.get("STARS_TORCH_REF") ??
-  new URL("../../shared/bench/torch_looped_ref.py", import.meta.url).pathname;
+  new URL("./torch_looped_ref.py", import.meta.url).pathname;
 const PYTHON = Deno.env.get("STARS_PYTHON") ?? "/usr/bin/python3";
 
 /** Runs the interpreter with `args`: its stdout, or why it could not run (the last line of stderr). */

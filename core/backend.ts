@@ -3,7 +3,7 @@
  *
  * `auto` takes WebGPU only when the adapter is a real GPU (software adapters
  * such as Mesa's llvmpipe report `isFallbackAdapter`), and wasm otherwise,
- * because wasm is the fastest CPU path (DESIGN.md section 2).
+ * because wasm is the fastest CPU path (docs/design.md, section 2).
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";

@@ -4,7 +4,7 @@
  * checkpoints unchanged.
  */
 
-/** Where the norms sit around each residual branch F (DESIGN.md section 1). */
+/** Where the norms sit around each residual branch F (docs/design.md, section 1). */
 export const NORM_PLACEMENTS = [
   "pre_norm",
   "post_norm",
@@ -61,7 +61,7 @@ export interface ModelConfig {
   init_std: number;
 }
 
-/** The paper's reference model for addition (DESIGN.md section 1). */
+/** The paper's reference model for addition (docs/design.md, section 1). */
 export const PAPER_MODEL: ModelConfig = {
   vocab_size: 15,
   max_seq_len: 16,

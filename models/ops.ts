@@ -1,6 +1,6 @@
 /**
  * Small tensor helpers the model is built from, chosen for speed and for
- * sound gradients on every backend (DESIGN.md section 2).
+ * sound gradients on every backend (docs/design.md, section 2).
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/rng.ts";
@@ -73,7 +73,7 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 
 /**
  * GELU with the exact erf form: tfjs's second-order gradient is right
- * through erf and wrong through the tanh approximation (DESIGN.md section 2).
+ * through erf and wrong through the tanh approximation (docs/design.md, section 2).
  * The fused op where the backend has its kernels (core/gelu_op.ts), tfjs ops
  * elsewhere.
  */

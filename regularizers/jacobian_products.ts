@@ -6,7 +6,7 @@
  *
  * tfjs's second-order gradients are silently wrong through ops whose
  * gradient reuses their forward output (softmax, exp, tanh, sigmoid, ...;
- * DESIGN.md section 2), and the attention softmax is one of them. So:
+ * docs/design.md, section 2), and the attention softmax is one of them. So:
  *
  * | product | value | gradient w.r.t. parameters |
  * | --- | --- | --- |

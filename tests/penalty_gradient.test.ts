@@ -221,7 +221,7 @@ Deno.test("regression guard: naive double reverse mode through tfjs softmax give
       // Upstream of the softmax: wrong by far more than the tolerance.
       assertGreater(bad.get("block.0.attn.wqkv")!, 0.05);
       assertGreater(bad.get("block.0.attn_pre.gain")!, 0.05);
-      // Downstream of it: right (the per-op fact of DESIGN.md section 2).
+      // Downstream of it: right (the per-op fact of docs/design.md, section 2).
       assertLess(bad.get("block.0.mlp.w1")!, 1e-4);
       assertLess(good.get("block.0.attn.wqkv")!, 1e-2);
     } else {

@@ -10,7 +10,7 @@ kit=.devicekit
 mkdir -p "$kit/gl"
 deno bundle --quiet --platform deno -o "$kit/bench.js" bench/main.ts
 deno bundle --quiet --platform deno -o "$kit/profile.js" bench/profile.ts
-cp ../shared/bench/torch_looped_ref.py "$kit/"
+cp bench/torch_looped_ref.py "$kit/"
 [ -f "$kit/deno.xz" ] || xz -T2 -6 -c "$(command -v deno | xargs readlink -f)" >"$kit/deno.xz"
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 mkdir -p /tmp/amd64/partial
