@@ -52,6 +52,8 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
                    two processes to use two cores, then once more with all
                    arms to write the report (finished runs are only read)
   --seeds LIST     seeds to run (default all of the profile's)
+  --report         train nothing: write the report from the finished runs,
+                   listing the ones still missing
   --pilot          instead: the pilot that picks the study's budget (each
                    candidate's penalty-free arms, seeds 1-3, trained up to the
                    penalty's first step; writes pilot.md and pilot.json;
@@ -69,7 +71,7 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
 export async function reproCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
     strings: ["profile", "out", "arms", "seeds", "data", "backend", "blas", "candidates"],
-    booleans: ["help", "pilot"],
+    booleans: ["help", "pilot", "report"],
   });
   if (flags.help) {
     console.log(HELP);
@@ -135,6 +137,7 @@ export async function reproCommand(args: string[]): Promise<number> {
       testProblems,
       arms,
       seeds,
+      finishedOnly: flags.report === true,
       provenance: await provenance(backend),
       signal: controller.signal,
       onEvent: (arm, e) => {

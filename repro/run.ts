@@ -86,6 +86,8 @@ export interface ReproResult {
   testProblems: number;
   /** One result per arm, in order. */
   arms: ArmResult[];
+  /** Runs asked for but not finished (with `finishedOnly`), in order. */
+  missing?: { id: string; seed: number }[];
   /** The paper's check. */
   check: ReproCheck;
 }
@@ -108,6 +110,8 @@ export interface ReproOptions {
   onEvent?: (arm: string, event: TrainEvent | { kind: "sweep"; point: DepthPoint }) => void;
   /** Stops training (each arm checkpoints and the run returns early). */
   signal?: AbortSignal;
+  /** Only read finished runs (train nothing); the rest are listed as missing. */
+  finishedOnly?: boolean;
 }
 
 /** Runs (or resumes) the arms and measures them. */
@@ -117,15 +121,20 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const seeds = profileSeeds(o.profile).filter((s) => !o.seeds || o.seeds.includes(s));
   const problems = o.testProblems.slice(0, spec.testLimit);
   const arms: ArmResult[] = [];
+  const missing: { id: string; seed: number }[] = [];
   runs: for (const arm of chosen) {
     for (const seed of seeds) {
       const dir = `${o.outDir}/${runDir(o.profile, arm.id, seed)}`;
       const saved = `${dir}/result.json`;
-      const result = await reusable(saved, arm, seed, o, problems.length) ??
-        await runArm(arm, seed, dir, o, problems);
+      const done = await reusable(saved, arm, seed, o, problems.length);
+      if (!done && o.finishedOnly) {
+        missing.push({ id: arm.id, seed });
+        continue;
+      }
+      const result = done ?? await runArm(arm, seed, dir, o, problems);
       if (!result) break runs; // interrupted
       arms.push(result);
-      await Deno.writeTextFile(saved, JSON.stringify(result));
+      if (!done) await Deno.writeTextFile(saved, JSON.stringify(result));
     }
   }
   return {
@@ -133,6 +142,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     scaling: spec.scaling,
     testProblems: problems.length,
     arms,
+    ...(o.finishedOnly ? { missing } : {}),
     check: paperCheck(arms),
   };
 }

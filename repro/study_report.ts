@@ -66,6 +66,13 @@ export function studyMarkdown(r: ReproResult, command: string): string {
     "",
     ...arms.map((a) => `- **${a.id}**: ${a.label} (${a.seeds.length} seeds)`),
     "",
+    ...(r.missing?.length
+      ? [
+        `Not run yet (${r.missing.length} runs; the same command without \`--report\` ` +
+        `trains them): ${r.missing.map((m) => `${m.id} seed ${m.seed}`).join(", ")}.`,
+        "",
+      ]
+      : []),
     `## Exact match (%): mean over seeds (lowest–highest seed), ${r.testProblems} test problems`,
     "",
     head(["loops", ...arms.map((a) => a.id)]),

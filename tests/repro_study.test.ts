@@ -189,5 +189,20 @@ Deno.test("the study-micro profile runs end to end with 2 seeds: table, bands, s
   // A second run reads every saved result instead of training again.
   const again = await runRepro({ profile: "study-micro", outDir: dir, testProblems, arms });
   assertEquals(again.arms.map((a) => a.trainSeconds), result.arms.map((a) => a.trainSeconds));
+  // The report of a partial study: finished runs are read, the rest listed, nothing trained.
+  const partial = await runRepro({
+    profile: "study-micro",
+    outDir: dir,
+    testProblems,
+    arms: ["F-pre", "F-sd"],
+    finishedOnly: true,
+  });
+  assertEquals(partial.arms.map((a) => `${a.id}/${a.seed}`), ["F-pre/1", "F-pre/2"]);
+  assertEquals(partial.missing, [{ id: "F-sd", seed: 1 }, { id: "F-sd", seed: 2 }]);
+  assertEquals(
+    (await Array.fromAsync(Deno.readDir(`${dir}/arms`))).some((e) => e.name === "F-sd"),
+    false,
+  );
+  assertStringIncludes(studyMarkdown(partial, "x"), "Not run yet (2 runs");
   await Deno.remove(dir, { recursive: true });
 });
