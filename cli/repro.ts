@@ -52,8 +52,8 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
                    two processes to use two cores, then once more with all
                    arms to write the report (finished runs are only read)
   --seeds LIST     seeds to run (default all of the profile's)
-  --report         train nothing: write the report from the finished runs,
-                   listing the ones still missing
+  --report         train nothing: write the report (or the pilot's, with
+                   --pilot) from the finished runs, listing the ones missing
   --pilot          instead: the pilot that picks the study's budget (each
                    candidate's penalty-free arms, seeds 1-3, trained up to the
                    penalty's first step; writes pilot.md and pilot.json;
@@ -212,6 +212,7 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
     const outcomes = await runPilot({
       outDir,
       candidates,
+      finishedOnly: flags.report === true,
       signal: controller.signal,
       onEvent: (run, e) => {
         if (e.kind === "step" && performance.now() - lastPrint > 5000) {

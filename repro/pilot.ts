@@ -113,6 +113,8 @@ export interface PilotOptions {
   arms?: readonly Arm[];
   /** Stop a candidate at its first run that stays on the plateau (default true). */
   failFast?: boolean;
+  /** Only read finished runs (train nothing); the rest count as skipped. */
+  finishedOnly?: boolean;
   /** Stops the pilot (the current run checkpoints). */
   signal?: AbortSignal;
   /** Progress of each run. */
@@ -150,7 +152,8 @@ export async function runPilot(o: PilotOptions): Promise<PilotOutcome[]> {
         continue;
       }
       const dir = `${o.outDir}/${candidate.name}/${arm.id}/seed-${seed}`;
-      const run = await savedRun(dir) ?? await pilotRun(candidate, arm, seed, dir, o);
+      const run = await savedRun(dir) ??
+        (o.finishedOnly ? null : await pilotRun(candidate, arm, seed, dir, o));
       if (run) outcome.runs.push(run);
       else outcome.skipped.push({ arm: arm.id, seed });
     }

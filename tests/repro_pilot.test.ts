@@ -60,6 +60,17 @@ Deno.test("pilot runs stop before the penalty's first step; a failed candidate s
     failFast: false,
   });
   assertEquals(all[0].runs.length, 4);
+  // Reading only: the saved runs, nothing trained for a candidate never run.
+  const read = await runPilot({
+    outDir: dir,
+    candidates: [MICRO, { ...MICRO, name: "other" }],
+    seeds: [1, 2],
+    arms,
+    failFast: false,
+    finishedOnly: true,
+  });
+  assertEquals(read[0].runs, all[0].runs);
+  assertEquals([read[1].runs.length, read[1].skipped.length, read[1].fit], [0, 4, null]);
   assertEquals(all[0].runs[0], outcome.runs[0]);
   const md = pilotMarkdown(all, "deno task repro --pilot");
   assertStringIncludes(md, "## micro: not fit");
