@@ -23,4 +23,5 @@ export * from "./generate.ts";
 export * from "./paper_data.ts";
 export * from "./json_text.ts";
 export * from "./batch.ts";
+export * from "./chain.ts";
 export * from "./math/mod.ts";

@@ -27,13 +27,13 @@ export const LOOP_SAMPLERS = [
 /** Backends selectable by `backend`. */
 export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
 /** Tasks selectable by `task`. */
-export const TASKS = ["addition", "multiplication", "gsm8k-synthetic"] as const;
+export const TASKS = ["addition", "multiplication", "gsm8k-synthetic", "chain"] as const;
 /** Tokenizers of the math task selectable by `tokenizer`. */
 export const TOKENIZERS = ["char", "bpe"] as const;
 
 /** Full training configuration (model, data, loop sampler, optimiser, run). */
 export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_len"> {
-  /** Task: arithmetic, or synthetic multi-step math word problems. */
+  /** Task: arithmetic, synthetic multi-step math word problems, or variable chains. */
   task: typeof TASKS[number];
   /** Digits per operand. */
   digits: number;
@@ -47,6 +47,14 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   data: string;
   /** Tokenizer of the math task: characters, or GPT-2 BPE (50 258 ids). */
   tokenizer: "char" | "bpe";
+  /** Fewest steps (dependency-chain length) of a chain problem (chain). */
+  chain_steps_min: number;
+  /** Most steps of a chain problem in training (chain). */
+  chain_steps_max: number;
+  /** Most steps of a test chain problem (0 = chain_steps_max; chain). */
+  chain_test_steps_max: number;
+  /** Distractor definitions per chain problem (chain). */
+  chain_distractors: number;
   /** Loop-count sampler. */
   loop_sampler: typeof LOOP_SAMPLERS[number];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
@@ -128,6 +136,10 @@ export const DEFAULT_CONFIG: TrainConfig = {
   steps_max: 4,
   data: "",
   tokenizer: "char",
+  chain_steps_min: 1,
+  chain_steps_max: 4,
+  chain_test_steps_max: 0,
+  chain_distractors: 2,
   d_model: 32,
   n_heads: 4,
   d_ff: 64,
@@ -219,6 +231,10 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   steps_max: int("most reasoning steps of a word problem", 1, 30),
   data: str('math JSON-lines file to train on ("" = the generator)'),
   tokenizer: choice("math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
+  chain_steps_min: int("fewest steps of a chain problem", 1, 25),
+  chain_steps_max: int("most steps of a chain problem in training", 1, 25),
+  chain_test_steps_max: int("most steps of a test chain problem (0 = chain_steps_max)", 0, 25),
+  chain_distractors: int("distractor definitions per chain problem", 0, 24),
   d_model: int("width of the latent state", 1, 16384),
   n_heads: int("attention heads (must divide d_model)", 1, 1024),
   d_ff: int("MLP hidden width", 1, 65536),
@@ -378,6 +394,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
       `config key "steps_min" must be <= steps_max (${c.steps_max}), got ${c.steps_min}`,
     );
   }
+  if (c.task === "chain") checkChain(c);
   if (c.data !== "" && c.task !== "gsm8k-synthetic") {
     throw new ConfigError(
       `config key "data" needs task gsm8k-synthetic (a math file), got task ${c.task}`,
@@ -390,4 +407,27 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
     );
   }
   return c;
+}
+
+// The chain task's keys, checked only when it is the task (other tasks ignore them).
+function checkChain(c: TrainConfig): void {
+  if (c.chain_steps_min > c.chain_steps_max) {
+    throw new ConfigError(
+      `config key "chain_steps_min" must be <= chain_steps_max (${c.chain_steps_max}), got ` +
+        `${c.chain_steps_min}`,
+    );
+  }
+  if (c.chain_test_steps_max !== 0 && c.chain_test_steps_max < c.chain_steps_min) {
+    throw new ConfigError(
+      `config key "chain_test_steps_max" must be 0 or >= chain_steps_min (${c.chain_steps_min}), ` +
+        `got ${c.chain_test_steps_max}`,
+    );
+  }
+  const steps = Math.max(c.chain_steps_max, c.chain_test_steps_max);
+  if (steps + 1 + c.chain_distractors > 26) {
+    throw new ConfigError(
+      `config key "chain_distractors": ${steps} steps + 1 + ${c.chain_distractors} distractors ` +
+        "need more than the 26 variable names (a-z); lower chain_distractors or the steps",
+    );
+  }
 }

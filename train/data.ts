@@ -9,20 +9,42 @@ import type { ModelConfig } from "../models/config.ts";
 import type { LoopSpec } from "../regularizers/loop_sampler.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { type Batch, encodeBatch } from "../tasks/batch.ts";
+import { chainTask } from "../tasks/chain.ts";
 import { loadMathDataTaskSync, mathTask } from "../tasks/math/math_task.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import type { TrainConfig } from "./config.ts";
 
 /**
- * The task a training config names: arithmetic, or math word problems
+ * The task a training config names: arithmetic, math word problems
  * (the generator with `steps_min`..`steps_max` steps, or the file `data`,
- * read synchronously).
+ * read synchronously), or variable chains (`chain_*` keys).
  */
 export function taskOf(
   c:
     & Pick<TrainConfig, "task" | "digits" | "reverse">
-    & Partial<Pick<TrainConfig, "steps_min" | "steps_max" | "data" | "tokenizer">>,
+    & Partial<
+      Pick<
+        TrainConfig,
+        | "steps_min"
+        | "steps_max"
+        | "data"
+        | "tokenizer"
+        | "chain_steps_min"
+        | "chain_steps_max"
+        | "chain_test_steps_max"
+        | "chain_distractors"
+      >
+    >,
 ): Task {
+  if (c.task === "chain") {
+    const stepsMin = c.chain_steps_min ?? 1, stepsMax = c.chain_steps_max ?? 4;
+    return chainTask({
+      stepsMin,
+      stepsMax,
+      testStepsMax: c.chain_test_steps_max ? c.chain_test_steps_max : stepsMax,
+      distractors: c.chain_distractors ?? 2,
+    });
+  }
   if (c.task === "gsm8k-synthetic") {
     const tokenizer = c.tokenizer ?? "char";
     if (c.data) return loadMathDataTaskSync(c.data, { tokenizer });

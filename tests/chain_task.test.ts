@@ -1,0 +1,220 @@
+import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+import { BACKEND } from "./_backend.ts";
+import {
+  CHAIN_TOKENIZER,
+  type ChainProblem,
+  chainTask,
+  generateChainProblems,
+} from "../tasks/chain.ts";
+import { ConfigError, DEFAULT_CONFIG, resolveConfig } from "../train/config.ts";
+import { heldOutProblems, modelConfigOf, taskOf, trainBatch } from "../train/data.ts";
+import { train } from "../train/trainer.ts";
+
+// Our own reading of a prompt, independent of the generator: the
+// definitions, the queried name, each name's value (mod 10) and its
+// dependency depth (edges to a literal), and a name- and order-free
+// canonical form of the whole graph.
+interface Parsed {
+  defs: Map<string, { ref?: string; op?: string; d: number }>;
+  query: string;
+  value: (name: string) => number;
+  depth: (name: string) => number;
+  canonical: string;
+}
+
+function parse(prompt: string): Parsed {
+  const m = /^(.*);\?([a-z])=$/.exec(prompt);
+  assert(m, `prompt shape: ${prompt}`);
+  const defs = new Map<string, { ref?: string; op?: string; d: number }>();
+  for (const def of m[1].split(";")) {
+    const lit = /^([a-z])=(\d)$/.exec(def), bin = /^([a-z])=([a-z])([+\-*])(\d)$/.exec(def);
+    assert(lit || bin, `definition ${def} in ${prompt}`);
+    const name = (lit ?? bin)![1];
+    assert(!defs.has(name), `${name} defined twice in ${prompt}`);
+    defs.set(name, lit ? { d: Number(lit[2]) } : { ref: bin![2], op: bin![3], d: Number(bin![4]) });
+  }
+  const value = (name: string, seen = 0): number => {
+    assert(seen < 30, `cycle in ${prompt}`);
+    const def = defs.get(name);
+    assert(def, `${name} undefined in ${prompt}`);
+    if (def.ref === undefined) return def.d;
+    const x = value(def.ref, seen + 1);
+    const v = def.op === "+" ? x + def.d : def.op === "-" ? x - def.d : x * def.d;
+    return ((v % 10) + 10) % 10;
+  };
+  const depth = (name: string): number => {
+    const def = defs.get(name)!;
+    return def.ref === undefined ? 0 : 1 + depth(def.ref);
+  };
+  // Canonical: the query's chain from its literal, then every other name as
+  // (its chain index or "literal") with its op, sorted.
+  const chain: string[] = [];
+  for (let n: string | undefined = m[2]; n !== undefined; n = defs.get(n)!.ref) chain.unshift(n);
+  const onChain = new Map(chain.map((n, i) => [n, i]));
+  const links = chain.map((n) => {
+    const d = defs.get(n)!;
+    return d.ref === undefined ? `${d.d}` : `${d.op}${d.d}`;
+  });
+  const others = [...defs].filter(([n]) => !onChain.has(n)).map(([, d]) => {
+    assert(d.ref === undefined || onChain.has(d.ref), `distractor off a distractor: ${prompt}`);
+    return d.ref === undefined ? `L${d.d}` : `B${onChain.get(d.ref)}${d.op}${d.d}`;
+  }).sort();
+  return { defs, query: m[2], value, depth, canonical: `${links.join(" ")} / ${others.join(" ")}` };
+}
+
+const draw = (split: "train" | "test", count: number, seed = 3, extra = {}): ChainProblem[] =>
+  generateChainProblems({ count, seed, split, stepsMin: 1, stepsMax: 6, ...extra });
+
+Deno.test("chain: seeded and deterministic", () => {
+  const a = draw("train", 200), b = draw("train", 200);
+  assertEquals(a, b);
+  assertNotEquals(a.map((p) => p.prompt), draw("train", 200, 4).map((p) => p.prompt));
+  const task = chainTask({ stepsMax: 6 });
+  assertEquals(task.sample("test", 9, 50, true), task.sample("test", 9, 50, true));
+});
+
+Deno.test("chain: answers and steps recomputed from the prompt alone", () => {
+  const byStepsTrain = new Map<number, number>();
+  for (const split of ["train", "test"] as const) {
+    for (const p of draw(split, 1500, 5, { ops: ["+", "-", "*"], distractors: 3 })) {
+      const q = parse(p.prompt);
+      assertEquals(q.query, p.query);
+      assertEquals(String(q.value(q.query)), p.answer, p.prompt);
+      assertEquals(p.target, p.answer);
+      assertEquals(q.depth(q.query), p.steps, p.prompt);
+      assertEquals(q.defs.size, p.steps + 1 + 3, p.prompt);
+      assert(p.steps >= 1 && p.steps <= 6);
+      if (split === "train") byStepsTrain.set(p.steps, (byStepsTrain.get(p.steps) ?? 0) + 1);
+    }
+  }
+  // Uniform over steps: every count within a third of the mean.
+  assertEquals([...byStepsTrain.keys()].sort(), [1, 2, 3, 4, 5, 6]);
+  for (const n of byStepsTrain.values()) assert(Math.abs(n - 250) < 85, `${n}`);
+});
+
+Deno.test("chain: every step matters (each op is a bijection mod 10)", () => {
+  // Changing the chain's literal changes the answer, whatever the steps.
+  for (const p of draw("train", 300, 8, { ops: ["+", "-", "*"] })) {
+    const q = parse(p.prompt);
+    let start = q.query;
+    while (q.defs.get(start)!.ref !== undefined) start = q.defs.get(start)!.ref!;
+    const lit = q.defs.get(start)!;
+    const answers = new Set<number>();
+    for (let k = 0; k < 10; k++) {
+      lit.d = k;
+      answers.add(q.value(q.query));
+    }
+    assertEquals(answers.size, 10, p.prompt);
+  }
+});
+
+Deno.test("chain: train and test share no structure (recomputed from the prompts)", () => {
+  const train = draw("train", 4000, 1), test = draw("test", 600, 2);
+  const trainKeys = new Set(train.map((p) => parse(p.prompt).canonical));
+  const testKeys = new Set(test.map((p) => parse(p.prompt).canonical));
+  for (const k of testKeys) assert(!trainKeys.has(k), `structure in both splits: ${k}`);
+  // The generator's own key agrees with ours on what a structure is.
+  const pairs = new Map<string, string>();
+  for (const p of [...train, ...test]) {
+    const ours = parse(p.prompt).canonical;
+    if (pairs.has(p.key)) assertEquals(pairs.get(p.key), ours);
+    pairs.set(p.key, ours);
+  }
+  assertEquals(new Set(pairs.values()).size, pairs.size);
+  // Roughly the configured share of structures is test: draws of either split are
+  // rejected when they fall on the other side, so both splits fill.
+  assert(test.every((p) => p.steps >= 1 && p.steps <= 6));
+});
+
+Deno.test("chain: unique test problems; names distinct; steps ranges per split", () => {
+  const task = chainTask({ stepsMin: 2, stepsMax: 3, testStepsMax: 7, distractors: 1 });
+  const test = task.sample("test", 1, 400, true);
+  assertEquals(new Set(test.map((p) => p.prompt)).size, 400);
+  assertEquals(new Set(test.map((p) => p.steps)), new Set([2, 3, 4, 5, 6, 7]));
+  assert(task.sample("train", 1, 400).every((p) => p.steps === 2 || p.steps === 3));
+  for (const p of test) {
+    const ids = task.tokenizer.encode(p.prompt + p.target);
+    assert(ids.length <= task.seqLen, `${ids.length} > ${task.seqLen}`);
+  }
+  // The longest case fits exactly: 7 steps + 1 distractor, all branches.
+  assertEquals(task.seqLen, 4 + 6 * 8 + 3 + 1);
+  assertEquals(task.name, "chain-2-3-test-2-7-d1");
+});
+
+Deno.test("chain: the tokenizer round-trips every problem; 44 ids", () => {
+  assertEquals(CHAIN_TOKENIZER.vocabSize, 44);
+  for (const p of draw("test", 200, 6, { ops: ["+", "-", "*"] })) {
+    const text = p.prompt + p.target;
+    const ids = CHAIN_TOKENIZER.encode(text);
+    assertEquals(CHAIN_TOKENIZER.decode([...ids, CHAIN_TOKENIZER.eosId, 3]), text);
+    assert(ids.every((id) => id < CHAIN_TOKENIZER.padId));
+  }
+  const task = chainTask();
+  const [p] = task.sample("train", 1, 1);
+  assert(task.isCorrect(p, p.target));
+  assert(!task.isCorrect(p, String((Number(p.target) + 1) % 10)));
+  assert(!task.isCorrect(p, p.target + "0"));
+});
+
+Deno.test("chain: bad options are errors naming them", () => {
+  assertThrows(() => chainTask({ stepsMin: 3, stepsMax: 2 }), Error, "stepsMin");
+  assertThrows(() => chainTask({ stepsMax: 20, distractors: 6 }), Error, "letters");
+  assertThrows(() => chainTask({ ops: [] }), Error, "ops");
+});
+
+Deno.test("chain config: keys with defaults, taskOf, checks only for the chain task", () => {
+  const c = resolveConfig({ task: "chain", chain_steps_max: 3, chain_test_steps_max: 6 });
+  const task = taskOf(c);
+  assertEquals(task.name, "chain-1-3-test-1-6-d2");
+  assertEquals(modelConfigOf(c, task).vocab_size, 44);
+  assertEquals(modelConfigOf(c, task).max_seq_len, task.seqLen);
+  assertEquals(taskOf(resolveConfig({ task: "chain" })).name, "chain-1-4-d2");
+  assertEquals(
+    heldOutProblems({ ...c, eval_size: 50 }, task).map((p) => (p as ChainProblem).steps)
+      .filter((s) => s > 3).length > 0,
+    true,
+  );
+  assertEquals(trainBatch({ ...c, batch_size: 4 }, 0, task).inputs.length, 4 * task.seqLen);
+  assertThrows(
+    () => resolveConfig({ task: "chain", chain_steps_min: 5, chain_steps_max: 4 }),
+    ConfigError,
+    "chain_steps_min",
+  );
+  assertThrows(
+    () => resolveConfig({ task: "chain", chain_steps_max: 20, chain_distractors: 10 }),
+    ConfigError,
+    "chain_distractors",
+  );
+  // Other tasks ignore the chain keys (and keep their own defaults).
+  assertEquals(
+    taskOf(resolveConfig({ chain_steps_min: 5, chain_steps_max: 4 })).name,
+    "addition-4",
+  );
+  assertEquals(DEFAULT_CONFIG.task, "addition");
+});
+
+Deno.test({
+  name: "chain training: a few steps run from the config",
+  ignore: BACKEND !== "wasm",
+  fn: async () => {
+    const r = await train({
+      task: "chain",
+      chain_steps_max: 2,
+      d_model: 16,
+      n_heads: 2,
+      d_ff: 32,
+      steps: 2,
+      batch_size: 4,
+      eval_size: 4,
+      eval_every: 0,
+      checkpoint_every: 0,
+    });
+    try {
+      assertEquals(r.status, "done");
+      assert(Number.isFinite(r.last!.loss));
+      assertEquals(r.model.config.vocab_size, 44);
+    } finally {
+      r.model.dispose();
+    }
+  },
+});
