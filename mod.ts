@@ -273,11 +273,24 @@ export {
   DEFAULT_DEPTH_GRID,
   type DepthPoint,
   depthSweep,
+  depthSweepByProblem,
   exitChoice,
   type ExitPoint,
   exitSweep,
+  type ProblemOutcome,
+  type ProblemSweep,
   type SweepOptions,
 } from "./eval/sweep.ts";
+export {
+  type PerProblemSweep,
+  problemSteps,
+  type StepsCell,
+  type StepsGroup,
+  type StepsTable,
+  stepsTable,
+  stepsTableFromGroups,
+  stepsTableMarkdown,
+} from "./eval/steps.ts";
 export {
   DYNAMICS_RHO_SEED,
   dynamicsMemory,

@@ -70,6 +70,28 @@ export interface SweepOptions {
   cache?: boolean;
   /** Called after each depth (progress). */
   onDepth?: (point: DepthPoint) => void;
+  /**
+   * Called once per problem and loop count (or exit rule) with its outcome,
+   * e.g. to break accuracy down by a problem's number of steps
+   * (`depthSweepByProblem`). Does not change the results.
+   */
+  onProblem?: (outcome: ProblemOutcome) => void;
+}
+
+/** One problem's result at one loop count (`depth`) or under one exit rule. */
+export interface ProblemOutcome {
+  /** Index of the problem in the list given to the sweep. */
+  index: number;
+  /** The loop count (for an exit sweep: its cap, `maxLoops`). */
+  depth: number;
+  /** Whether the decoded output answers the problem exactly. */
+  correct: boolean;
+  /** The decoded output (the text before EOS). */
+  decoded: string;
+  /** Loops spent on generated tokens up to and including the first EOS. */
+  loops: number;
+  /** Generated tokens up to and including the first EOS. */
+  tokens: number;
 }
 
 type Generate = (prompts: number[][], genLen: number) => Promise<LoopwiseResult>;
@@ -87,12 +109,13 @@ async function tally<P extends TextProblem>(
   problems: readonly P[],
   batchFor: (genLen: number) => number,
   generate: Generate,
+  onProblem?: (outcome: Omit<ProblemOutcome, "depth">) => void,
 ): Promise<Tally> {
-  const groups = new Map<number, { problem: P; ids: number[] }[]>();
-  for (const problem of problems) {
+  const groups = new Map<number, { problem: P; ids: number[]; index: number }[]>();
+  for (const [index, problem] of problems.entries()) {
     const ids = task.tokenizer.encode(problem.prompt);
     const group = groups.get(ids.length) ?? [];
-    group.push({ problem, ids });
+    group.push({ problem, ids, index });
     groups.set(ids.length, group);
   }
   const eos = task.tokenizer.eosId;
@@ -109,12 +132,16 @@ async function tally<P extends TextProblem>(
       const chunk = group.slice(s, s + batch);
       const out = await generate(chunk.map((c) => c.ids), genLen);
       chunk.forEach((c, i) => {
-        if (task.isCorrect(c.problem, task.tokenizer.decode(out.tokens[i]))) t.correct++;
+        const decoded = task.tokenizer.decode(out.tokens[i]);
+        const correct = task.isCorrect(c.problem, decoded);
+        if (correct) t.correct++;
         // Loops spent up to and including the first EOS (decoding would stop there).
         const end = out.tokens[i].indexOf(eos);
         const used = out.loopsUsed[i].slice(0, end < 0 ? undefined : end + 1);
-        t.loopSum += used.reduce((a, b) => a + b, 0);
+        const loops = used.reduce((a, b) => a + b, 0);
+        t.loopSum += loops;
         t.tokens += used.length;
+        onProblem?.({ index: c.index, correct, decoded, loops, tokens: used.length });
       });
     }
   }
@@ -176,6 +203,7 @@ export async function depthSweep<P extends TextProblem>(
           ? decodeBatchSize(model.config, depth, seqLen, maxRows, budget)
           : decodeBatchSize(model.config, 0, seqLen, maxRows, Infinity),
       (prompts, genLen) => decodeLoopwise(model, prompts, genLen, depth, { cache: cached }),
+      options.onProblem && ((o) => options.onProblem!({ ...o, depth })),
     );
     const point = {
       depth,
@@ -257,6 +285,7 @@ export async function exitSweep<P extends TextProblem>(
         keepStates: ruleNeedsStates(rule),
         choose,
       }),
+    options.onProblem && ((o) => options.onProblem!({ ...o, depth: maxLoops })),
   );
   return {
     rule: formatExitRule(rule),
@@ -267,4 +296,40 @@ export async function exitSweep<P extends TextProblem>(
     total: t.total,
     meanLoops: t.tokens ? t.loopSum / t.tokens : 0,
   };
+}
+
+/** A depth sweep with each problem's correctness at each loop count. */
+export interface ProblemSweep {
+  /** The sweep's points, as {@linkcode depthSweep} returns them. */
+  points: DepthPoint[];
+  /** `correct[d][i]`: whether problem `i` was answered exactly at `points[d].depth` loops. */
+  correct: boolean[][];
+}
+
+/**
+ * {@linkcode depthSweep} that also returns every problem's correctness at
+ * every loop count (same points, same decoding), for breakdowns such as
+ * accuracy by number of steps (`stepsTable`, eval/steps.ts).
+ */
+export async function depthSweepByProblem<P extends TextProblem>(
+  model: LoopedLM,
+  task: Task<P>,
+  problems: readonly P[],
+  grid: readonly number[],
+  options: SweepOptions = {},
+): Promise<ProblemSweep> {
+  const correct = grid.map(() => new Array<boolean>(problems.length).fill(false));
+  let d = 0;
+  const points = await depthSweep(model, task, problems, grid, {
+    ...options,
+    onDepth: (p) => {
+      d++;
+      options.onDepth?.(p);
+    },
+    onProblem: (o) => {
+      correct[d][o.index] = o.correct;
+      options.onProblem?.(o);
+    },
+  });
+  return { points, correct };
 }
