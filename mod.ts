@@ -346,3 +346,38 @@ export {
   runRepro,
 } from "./repro/run.ts";
 export { reproAccuracySvg, reproDynamicsSvg, reproLossSvg, reproMarkdown } from "./repro/report.ts";
+export {
+  BASE_LOOPS,
+  FINETUNE_ARMS,
+  FINETUNE_BASE_DIR,
+  FINETUNE_GRID,
+  FINETUNE_PROFILE_SPECS,
+  FINETUNE_PROFILES,
+  type FinetuneArm,
+  finetuneConfig,
+  type FinetuneProfile,
+  type FinetuneProfileSpec,
+  finetuneRunDir,
+  OURO_SAMPLER,
+  pretrainConfig,
+} from "./repro/finetune_arms.ts";
+export {
+  accuracyAt,
+  type ArmComparison,
+  type ArmMetrics,
+  armMetrics,
+  compareArms,
+  type CurvePoint,
+  type Difference,
+  DROP_LOOPS,
+  dropFromPeak,
+  type ExitResult,
+  type FinetuneRun,
+  metricsMarkdown,
+  peakOf,
+  type RunMetrics,
+  runMetrics,
+  type Spread,
+  type StepsSpreadTable,
+  stepsTableSpread,
+} from "./repro/finetune_metrics.ts";
