@@ -12,13 +12,14 @@ import {
   ConfigError,
   DEFAULT_CONFIG,
   parseValue,
+  PRESETS,
   resolveConfig,
   type TrainConfig,
 } from "../train/config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf } from "../train/data.ts";
 import { memoryLimit, overLimit, trainingMemory } from "../train/memory.ts";
 import { NonFiniteLossError } from "../train/step.ts";
-import { train, type TrainEvent } from "../train/trainer.ts";
+import { initWeights, train, type TrainEvent } from "../train/trainer.ts";
 import {
   blasFlag,
   checkBackendEnv,
@@ -40,6 +41,15 @@ Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
                      (default runs/train-<time>); an existing checkpoint
                      there is resumed unless --no-resume
   --no-resume        start afresh even if DIR holds a checkpoint
+  --preset NAME      start from a named set of keys (config file and flags
+                     override it): reference = the STARS reference
+                     implementation's choices (attn_dropout probs,
+                     reg_dropout true, reg_mode vjp, reg_start after_warmup,
+                     decay_scope all, grad_clip 0, min_lr_ratio 0)
+  --init PATH        start a new run from the parameters of a checkpoint
+                     folder or a safetensors file (toolkit or reference
+                     names), with a fresh optimizer and schedule; recorded
+                     in checkpoint.json (config "init", extra.init)
   --reset_optimizer  resume with fresh AdamW moments instead of the saved
                      ones (needed for a checkpoint saved without them; the
                      run then leaves the uninterrupted trajectory)
@@ -174,7 +184,7 @@ function progress(): (e: TrainEvent) => void {
 export async function trainCommand(args: string[]): Promise<number> {
   const keys = Object.keys(CONFIG_SCHEMA);
   const flags = parseFlags(args, {
-    strings: ["config", "out", "blas", ...keys],
+    strings: ["config", "out", "blas", "preset", ...keys],
     booleans: ["help", "resume", "reset_optimizer"],
     negatable: ["resume"],
     allowEmpty: ["data"],
@@ -189,13 +199,26 @@ export async function trainCommand(args: string[]): Promise<number> {
     if (typeof flags[key] === "string") fromFlags[key] = parseValue(key, flags[key] as string);
   }
   const envBackend = Deno.env.get("STARS_BACKEND");
-  const config = resolveConfig(envBackend ? { backend: envBackend } : {}, fromFile, fromFlags);
+  const presetName = flags.preset as string | undefined;
+  if (presetName !== undefined && !(presetName in PRESETS)) {
+    throw new UsageError(
+      `--preset must be one of ${Object.keys(PRESETS).join(", ")}, got "${presetName}"`,
+    );
+  }
+  const preset = presetName ? PRESETS[presetName] as Record<string, unknown> : {};
+  const config = resolveConfig(
+    envBackend ? { backend: envBackend } : {},
+    preset,
+    fromFile,
+    fromFlags,
+  );
   const outDir = (flags.out as string | undefined) ??
     `runs/train-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
   checkBackendEnv();
   blasFlag(flags.blas as string | undefined);
   const backend = await useBackend(config.backend);
   checkTrainConfig(config, backend);
+  if (config.init) await initWeights(config); // checked before any work
   await ensureWritableDir("out", outDir);
   console.log(
     `backend ${backend}${backend === "wasm" ? `, ${productPathLine()}` : ""}, output ${outDir}`,

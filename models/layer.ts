@@ -14,6 +14,11 @@ export interface LayerContext {
   training: boolean;
   /** Returns a fresh dropout seed for each dropout site, in call order. */
   nextSeed: () => number;
+  /**
+   * Where attention's dropout goes: its branch output (default) or its
+   * probabilities (as the STARS reference implementation does).
+   */
+  dropoutAt?: "output" | "probs";
 }
 
 /** Reads a parameter, failing loudly on a name the config does not have. */
@@ -61,6 +66,7 @@ export function attention(
   prefix: string,
   x: tf.Tensor,
   cache?: KVEntry,
+  dropProbs?: (p: tf.Tensor) => tf.Tensor,
 ): tf.Tensor {
   const [b, t, d] = x.shape;
   const h = c.n_heads, dh = d / h;
@@ -83,7 +89,8 @@ export function attention(
   const tk = k.shape[1]!;
   const scores = tf.mul(matmulTransposed(q, k), 1 / Math.sqrt(dh));
   const masked = t === 1 ? scores : tf.add(scores, causalMask(t, tk)); // one new token sees all
-  const mixed = matmul(tf.softmax(masked), v); // [H*B, T, dh]
+  const probs = tf.softmax(masked);
+  const mixed = matmul(dropProbs ? dropProbs(probs) : probs, v); // [H*B, T, dh]
   const merged = tf.transpose(mixed.reshape([h, b, t, dh]), [1, 2, 0, 3]).reshape([b, t, d]);
   return dense(merged, param(params, `${prefix}.wo`), param(params, `${prefix}.bo`));
 }
@@ -109,10 +116,14 @@ export function transformerLayer(
   const drop = (y: tf.Tensor) => ctx.training ? dropout(y, c.dropout, ctx.nextSeed()) : y;
   const normAt = (name: string) => (y: tf.Tensor) =>
     norm(c.norm_type, y, normParams(params, `${prefix}.${name}`));
+  const onProbs = ctx.dropoutAt === "probs";
   const afterAttn = residual(
     c.norm_placement,
     x,
-    (y) => drop(attention(c, params, `${prefix}.attn`, y, cache)),
+    (y) =>
+      onProbs
+        ? attention(c, params, `${prefix}.attn`, y, cache, drop)
+        : drop(attention(c, params, `${prefix}.attn`, y, cache)),
     normAt("attn_pre"),
     normAt("attn_post"),
   );

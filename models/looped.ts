@@ -19,6 +19,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed for dropout and a random initial state (default 0). */
   seed?: number;
+  /** Attention's dropout on its branch output (default) or on its probabilities. */
+  dropoutAt?: "output" | "probs";
   /** Return the state after every loop, `states[0]` being h_0 (default false). */
   keepStates?: boolean;
   /** Continue from this state, reached after `loopsDone` loops, instead of h_0. */
@@ -70,7 +72,12 @@ export interface ForwardResult {
 function layerContext(opts: ForwardOptions, stream: number): LayerContext {
   let counter = 0;
   const seed = opts.seed ?? 0;
-  return { training: opts.training ?? false, nextSeed: () => mixSeed(seed, stream, counter++) };
+  const ctx: LayerContext = {
+    training: opts.training ?? false,
+    nextSeed: () => mixSeed(seed, stream, counter++),
+  };
+  if (opts.dropoutAt) ctx.dropoutAt = opts.dropoutAt;
+  return ctx;
 }
 
 /** A looped language model: its config and its named parameters. */

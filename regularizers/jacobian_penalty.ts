@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { mixSeed } from "../core/rng.ts";
 import { hutchinsonFrobenius } from "./hutchinson.ts";
 import type { StateMap } from "./jacobian_products.ts";
 import type { Probe } from "./probes.ts";
@@ -33,8 +34,11 @@ export type PenaltyTerm = {
  * (`LoopedLM` has it, with dropout off by default).
  */
 export interface LoopMapModel {
-  /** The map `h -> f(h)` of one loop, for embedded input `e`. */
-  loopMap(e: tf.Tensor3D): StateMap;
+  /** The map `h -> f(h)` of one loop, for embedded input `e` (dropout as `opts` say). */
+  loopMap(
+    e: tf.Tensor3D,
+    opts?: { training?: boolean; seed?: number; dropoutAt?: "output" | "probs" },
+  ): StateMap;
 }
 
 /**
@@ -57,6 +61,14 @@ export interface JacobianPenaltyOptions {
   mode: PowerMode;
   /** Central-difference step in state norm (default 0.1). */
   eps?: number;
+  /**
+   * Dropout active in the loop map, fresh masks per power iteration
+   * (iteration k's seed `mixSeed(seed, 23, k)`), as the STARS reference
+   * implementation runs its penalty in training mode (default false).
+   */
+  dropout?: boolean;
+  /** Where attention's dropout goes when `dropout` is on (default `output`). */
+  dropoutAt?: "output" | "probs";
 }
 
 /** Settings of {@linkcode hutchinsonPenalty}. */
@@ -88,8 +100,21 @@ export interface HutchinsonPenaltyOptions {
  * ```
  */
 export function jacobianPenalty(options: JacobianPenaltyOptions): PenaltyCompute {
+  const { dropout, dropoutAt, ...power } = options;
   return (model, e, state, seed) => {
-    const { value, rho } = powerIterationPenalty(model.loopMap(e), state, { ...options, seed });
+    const maps = dropout
+      ? (k: number) =>
+        model.loopMap(e, {
+          training: true,
+          seed: mixSeed(seed, 23, k),
+          ...(dropoutAt ? { dropoutAt } : {}),
+        })
+      : undefined;
+    const { value, rho } = powerIterationPenalty(model.loopMap(e), state, {
+      ...power,
+      seed,
+      ...(maps ? { maps } : {}),
+    });
     return { value, logs: { reg: stopGradient(value), rho } };
   };
 }

@@ -27,6 +27,11 @@ export interface PowerPenaltyOptions {
   eps?: number;
   /** Seed of the random start vector (default 0). */
   seed?: number;
+  /**
+   * The map of iteration k (1..K) instead of `f`, e.g. with dropout on and
+   * fresh masks per iteration (every product of one iteration uses the same).
+   */
+  maps?: (k: number) => StateMap;
 }
 
 /** What {@linkcode powerIterationPenalty} returns. */
@@ -100,13 +105,16 @@ export function powerIterationPenalty(
   const eps = options.eps ?? DEFAULT_FD_EPS;
   return tf.tidy(() => {
     const v0 = randomUnitVector(h.shape, options.seed ?? 0);
-    const value = mode === "jvp" ? jvpPower(f, h, v0, iters, eps) : vjpPower(f, h, v0, iters, eps);
+    const at = options.maps ?? (() => f);
+    const value = mode === "jvp"
+      ? jvpPower(at, h, v0, iters, eps)
+      : vjpPower(at, h, v0, iters, eps);
     return { value, rho: stopGradient(tf.sqrt(value)) };
   });
 }
 
 function jvpPower(
-  f: StateMap,
+  f: (k: number) => StateMap,
   h: tf.Tensor3D,
   v0: tf.Tensor,
   iters: number,
@@ -115,14 +123,14 @@ function jvpPower(
   let v = v0;
   let u: tf.Tensor = v0;
   for (let k = 1; k <= iters; k++) {
-    u = jvp(f, h, v, eps);
+    u = jvp(f(k), h, v, eps);
     if (k < iters) v = unit(u);
   }
   return tf.sum(tf.square(u));
 }
 
 function vjpPower(
-  f: StateMap,
+  f: (k: number) => StateMap,
   h: tf.Tensor3D,
   v0: tf.Tensor,
   iters: number,
@@ -133,7 +141,7 @@ function vjpPower(
   const norms: tf.Tensor[] = [];
   let u: tf.Tensor = v0;
   for (let k = 1; k <= iters; k++) {
-    u = stopGradient(vjp(f, h, vs[k - 1]));
+    u = stopGradient(vjp(f(k), h, vs[k - 1]));
     if (k < iters) {
       const n = tf.maximum(tf.norm(u), TINY);
       norms.push(n);
@@ -145,7 +153,7 @@ function vjpPower(
   let adjoint = tf.mul(u, 2);
   let s: tf.Tensor = tf.scalar(0);
   for (let k = iters; k >= 1; k--) {
-    const ja = jvp(f, h, adjoint, eps); // J a_k, differentiable in theta
+    const ja = jvp(f(k), h, adjoint, eps); // J a_k, differentiable in theta
     const v = vs[k - 1];
     s = tf.add(s, tf.sum(tf.mul(v, ja)));
     if (k > 1) {

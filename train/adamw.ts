@@ -18,6 +18,8 @@ export interface AdamWOptions {
   weight_decay: number;
   /** Denominator epsilon (default 1e-8). */
   eps?: number;
+  /** Decay `matrices` (default; see {@linkcode isDecayed}) or `all` parameters. */
+  decay_scope?: "matrices" | "all";
 }
 
 /** Saved AdamW state: the update count and both moments by parameter name. */
@@ -138,7 +140,8 @@ export class AdamW {
       const raw = grads[name];
       if (!raw) continue;
       const m = this.m.get(name)!, v = this.v.get(name)!;
-      const decay = isDecayed(name, p.rank) ? 1 - o.lr * o.weight_decay : 1;
+      const decayed = o.decay_scope === "all" || isDecayed(name, p.rank);
+      const decay = decayed ? 1 - o.lr * o.weight_decay : 1;
       if (fused) {
         const coefficients = { beta1: o.beta1, beta2: o.beta2, lr: o.lr, decay, eps, c1, c2 };
         out.push([name, p, m, v, fusedAdamW(p, raw, m, v, scale!, coefficients)]);

@@ -117,7 +117,24 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   checkpoint_every: number;
   /** Compute backend. */
   backend: typeof BACKEND_CHOICES[number];
+  /** Checkpoint folder or safetensors file whose parameters start the run ("" = fresh ones). */
+  init: string;
+  /** Dropout of attention: its branch output (the toolkit's) or its probabilities (the reference's). */
+  attn_dropout: typeof ATTN_DROPOUTS[number];
+  /** Dropout active in the penalty's loop map, fresh masks per power iteration (the reference's). */
+  reg_dropout: boolean;
+  /** The penalty's first step: `at_warmup` (step >= reg_warmup) or `after_warmup` (step > reg_warmup). */
+  reg_start: typeof REG_STARTS[number];
+  /** Weight decay of `matrices` (not biases, gains, positions) or of `all` parameters. */
+  decay_scope: typeof DECAY_SCOPES[number];
 }
+
+/** Where attention's dropout goes (`attn_dropout`). */
+export const ATTN_DROPOUTS = ["output", "probs"] as const;
+/** When the penalty starts (`reg_start`). */
+export const REG_STARTS = ["at_warmup", "after_warmup"] as const;
+/** Which parameters AdamW decays (`decay_scope`). */
+export const DECAY_SCOPES = ["matrices", "all"] as const;
 
 /**
  * The built-in default: 4-digit addition with 4 fixed loops, which leaves
@@ -183,6 +200,29 @@ export const DEFAULT_CONFIG: TrainConfig = {
   eval_every: 250,
   checkpoint_every: 250,
   backend: "auto",
+  init: "",
+  attn_dropout: "output",
+  reg_dropout: false,
+  reg_start: "at_warmup",
+  decay_scope: "matrices",
+};
+
+/**
+ * Named sets of keys a run can start from (`--preset NAME`; a config file
+ * and flags override them). `reference`: every choice where the STARS
+ * reference implementation (`train_addition/train.py`) differs from the
+ * toolkit's defaults, set as the reference has it.
+ */
+export const PRESETS: Record<string, Partial<TrainConfig>> = {
+  reference: {
+    attn_dropout: "probs",
+    reg_dropout: true,
+    reg_mode: "vjp",
+    reg_start: "after_warmup",
+    decay_scope: "all",
+    grad_clip: 0,
+    min_lr_ratio: 0,
+  },
 };
 
 /** How one config key is typed, bounded and described. */
@@ -278,6 +318,17 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   eval_every: int("evaluate every N steps (0 = at the end only)", 0),
   checkpoint_every: int("checkpoint every N steps (0 = at the end only)", 0),
   backend: choice("compute backend", BACKEND_CHOICES),
+  init: str('checkpoint folder or safetensors file to start from ("" = fresh weights)'),
+  attn_dropout: choice(
+    "attention dropout on the branch output or the probabilities",
+    ATTN_DROPOUTS,
+  ),
+  reg_dropout: {
+    type: "bool",
+    help: "dropout in the penalty's loop map (fresh masks per iteration)",
+  },
+  reg_start: choice("penalty from step reg_warmup (at) or the step after it", REG_STARTS),
+  decay_scope: choice("weight decay of matrices only, or of all parameters", DECAY_SCOPES),
 };
 
 /** A config error: names the key and what is allowed (an {@linkcode InputError}). */
@@ -404,6 +455,11 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
     throw new ConfigError(
       `config key "injection" must be add or linear when init_state is ${c.init_state}` +
         " (otherwise the loop never sees the input)",
+    );
+  }
+  if (c.reg_dropout && c.reg_kind !== "spectral") {
+    throw new ConfigError(
+      `config key "reg_dropout" applies to reg_kind spectral, got reg_kind ${c.reg_kind}`,
     );
   }
   return c;

@@ -38,6 +38,8 @@ export interface StepOptions extends AdamWOptions {
   seed: number;
   /** Optional penalty term. */
   penalty?: Penalty;
+  /** Attention's dropout on its branch output (default) or its probabilities. */
+  attn_dropout?: "output" | "probs";
 }
 
 /** Numbers reported by one step. */
@@ -89,7 +91,11 @@ export async function trainStep(
   step: number,
   o: StepOptions,
 ): Promise<StepResult> {
-  const fwd = { training: true, seed: mixSeed(o.seed, step, 21) };
+  const fwd = {
+    training: true,
+    seed: mixSeed(o.seed, step, 21),
+    ...(o.attn_dropout === "probs" ? { dropoutAt: "probs" as const } : {}),
+  };
   const shape: [number, number] = [batch.batch, batch.seqLen];
   const computed = tf.tidy(() => {
     const ids = tf.tensor2d(batch.inputs, shape, "int32");

@@ -27,6 +27,8 @@ import { ConfigError, resolveConfig, type TrainConfig } from "./config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./data.ts";
 import { learningRate } from "./schedule.ts";
 import { penaltyFromOptions } from "../regularizers/penalty_options.ts";
+import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
+import { modelMismatch, type OpenedWeights, openWeights } from "./weights.ts";
 import { NonFiniteLossError, type Penalty, type StepResult, trainStep } from "./step.ts";
 
 /** Something that happened during training, for progress display. */
@@ -175,6 +177,7 @@ async function run(
   }
 
   let model: LoopedLM, optimizer: AdamW, step = 0;
+  let extra: Record<string, unknown> = {};
   const resumed = !!dir && (options.resume ?? true) && await hasCheckpoint(dir);
   if (resumed) {
     const ckpt = await loadCheckpoint(dir!, { optimizer: !options.resetOptimizer });
@@ -206,6 +209,18 @@ async function run(
         note(`${dir}/${METRICS_FILE}: dropped ${repair.unreadable} line(s) that were not records`);
       }
     }
+    extra = ckpt.manifest.extra ?? {};
+  } else if (config.init) {
+    // A new run from given weights: fresh optimizer and schedule, the source recorded.
+    const from = await initWeights(config, task);
+    const loaded = await from.load();
+    model = new LoopedLM(modelConfigOf(config, task), config.seed, loaded.params);
+    optimizer = new AdamW(model.params);
+    extra = {
+      init: { source: from.source, kind: from.kind, naming: from.naming, step: from.step },
+    };
+    note(`starting from the ${from.kind} ${from.source} (step ${from.step}, ${from.naming} names)`);
+    if (dir) await Deno.writeTextFile(`${dir}/${METRICS_FILE}`, "");
   } else {
     model = new LoopedLM(modelConfigOf(config, task), config.seed);
     optimizer = new AdamW(model.params);
@@ -215,7 +230,14 @@ async function run(
 
   const save = async (at: number) => {
     if (!dir) return;
-    await saveCheckpoint(dir, model, optimizer, at, config as unknown as Record<string, unknown>);
+    await saveCheckpoint(
+      dir,
+      model,
+      optimizer,
+      at,
+      config as unknown as Record<string, unknown>,
+      extra,
+    );
     emit({ kind: "checkpoint", step: at, dir });
   };
   const evaluate = async (at: number, log = true) => {
@@ -269,6 +291,26 @@ async function run(
   return { model, config, step, status: "done", accuracy, last };
 }
 
+/**
+ * The weights `config.init` names (a checkpoint folder or a safetensors
+ * file, either naming), checked to fit the run's model: an input error
+ * naming the key and both values otherwise. The CLI calls it before any work.
+ */
+export async function initWeights(
+  config: TrainConfig,
+  task: ReturnType<typeof taskOf> = taskOf(config),
+): Promise<OpenedWeights> {
+  const from = await openWeights(config.init, { config });
+  const differing = modelMismatch(modelConfigOf(config, task), from.model);
+  if (differing.length) {
+    throw new ConfigError(
+      `config key "init": the weights in "${config.init}" do not fit this run's model: ` +
+        differing.join(", "),
+    );
+  }
+  return from;
+}
+
 // Drawn before any work, so an eval_size the test split cannot fill is a
 // config error, not a crash after the run has started.
 function heldOutSet(config: TrainConfig, task: ReturnType<typeof taskOf>) {
@@ -287,6 +329,17 @@ export function configuredPenalty(
   c: TrainConfig,
 ): ((config: TrainConfig, step: number) => Penalty) | undefined {
   if (c.reg_weight === 0) return undefined;
-  const compute = penaltyFromOptions(c);
-  return (_, step) => ({ weight: step >= c.reg_warmup ? c.reg_weight : 0, compute });
+  const compute = c.reg_dropout
+    ? jacobianPenalty({
+      iters: c.reg_iters,
+      mode: c.reg_mode,
+      eps: c.reg_eps,
+      dropout: true,
+      dropoutAt: c.attn_dropout,
+    })
+    : penaltyFromOptions(c);
+  const on = c.reg_start === "after_warmup"
+    ? (step: number) => step > c.reg_warmup
+    : (step: number) => step >= c.reg_warmup;
+  return (_, step) => ({ weight: on(step) ? c.reg_weight : 0, compute });
 }
