@@ -13,8 +13,7 @@ import { accuracyChart } from "../plots/accuracy.ts";
 import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { sparkline } from "../plots/terminal.ts";
 import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
-import { hasCheckpoint, loadCheckpoint, readManifest } from "../train/checkpoint.ts";
-import { resolveConfig } from "../train/config.ts";
+import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { memoryLimit, overLimit } from "../train/memory.ts";
 import { MAX_EVAL_LOOPS, runTask, testProblems } from "./eval.ts";
 import {
@@ -34,7 +33,9 @@ const HELP = `Record a checkpoint's latent dynamics per loop, or overlay eval re
 Usage: deno task analyze --checkpoint DIR [--data FILE.jsonl] [--samples 64] [--loops 64] [--out DIR]
        deno task analyze --compare A/results.json,B/results.json --out DIR
 
-  --checkpoint DIR   folder written by deno task train
+  --checkpoint DIR   folder written by deno task train, or a safetensors file
+                     of a model's parameters (deno task export, or a state_dict)
+${WEIGHTS_HELP}
   --data FILE        problems as JSON lines (default: the run's held-out problems)
   --samples N        problems analysed (the first N; default 64)
   --skip_unfit       skip problems of --data that do not fit the model (see
@@ -206,6 +207,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       "blas",
       "out",
       "compare",
+      "names",
+      "config",
     ],
     booleans: ["help", "json", "skip_unfit"],
   });
@@ -219,7 +222,11 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   if (!dir) {
     throw new UsageError("--checkpoint DIR is required (a folder written by deno task train)");
   }
-  if (!(await hasCheckpoint(dir))) throw new UsageError(`--checkpoint: no checkpoint in "${dir}"`);
+  const opened = await openCheckpointFlag(
+    dir,
+    flags.names as string | undefined,
+    flags.config as string | undefined,
+  );
   const samples = intFlag("samples", flags.samples as string | undefined, 64, 1, 2 ** 20);
   const loops = intFlag("loops", flags.loops as string | undefined, 64, 1, MAX_EVAL_LOOPS);
   const rhoEvery = intFlag(
@@ -235,8 +242,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
 
   // Checked before any work: the task, the problems, the memory, --out.
   const active = await useBackend(backend);
-  const manifest = await readManifest(dir);
-  const config = resolveConfig(manifest.config);
+  const manifest = opened;
+  const config = opened.config;
   const task = runTask(config, dir);
   const set = await testProblems(flags, config, task, samples, {
     skipUnfit: flags.skip_unfit === true,
@@ -254,8 +261,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   }
   if (out) await ensureWritableDir("out", out);
 
-  const { model, optimizer } = await loadCheckpoint(dir, { optimizer: false });
-  optimizer.dispose();
+  const model = await opened.load();
   let result: DynamicsResult;
   const problems = sample.length;
   const names = sample.map((p) => `${p.prompt}${p.answer}`);
