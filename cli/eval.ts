@@ -9,7 +9,8 @@ import { decodeMemoryPerRow } from "../eval/decode.ts";
 import { type ExitRule, parseExitRule } from "../eval/exit.ts";
 import { type FitLimits, type Unfit, unfitReason } from "../eval/fit.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable, type SweepReport } from "../eval/report.ts";
-import { DEFAULT_DEPTH_GRID, depthSweep, exitSweep } from "../eval/sweep.ts";
+import { DEFAULT_DEPTH_GRID, depthSweepByProblem, exitSweep } from "../eval/sweep.ts";
+import { problemSteps, stepsTable, stepsTableMarkdown } from "../eval/steps.ts";
 import type { ModelConfig } from "../models/config.ts";
 import type { Problem } from "../tasks/arithmetic.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
@@ -48,6 +49,10 @@ Usage: deno task eval --checkpoint DIR [--checkpoint DIR2 ...] [--data FILE.json
   --loops LIST       comma-separated loop counts, the same for every generated
                      token (default ${DEFAULT_DEPTH_GRID.join(",")})
   --limit N          evaluate only the first N problems
+  --by_steps         also break accuracy down by number of reasoning steps x
+                     loops (problems that report steps: the chain task, the
+                     synthetic word problems); in the table and as by_steps
+                     in the JSON
   --skip_unfit       skip problems that do not fit the checkpoint's model (more
                      operand digits than it was trained on, characters outside
                      its vocabulary, longer than its max_seq_len) and count them
@@ -110,7 +115,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const { values: dirs, rest } = takeRepeated(args, "checkpoint");
   const flags = parseFlags(rest, {
     strings: ["data", "loops", "limit", "batch_size", "backend", "blas", "out", "exit", "exit_max"],
-    booleans: ["help", "json", "csv", "uncached", "skip_unfit"],
+    booleans: ["help", "json", "csv", "uncached", "skip_unfit", "by_steps"],
   });
   if (flags.help) {
     console.log(HELP);
@@ -156,6 +161,15 @@ export async function evalCommand(args: string[]): Promise<number> {
       ["loops", Math.max(...loops), false],
       ...(rules.length ? [["exit_max", exitMax, true] as [string, number, boolean]] : []),
     ]);
+    if (flags.by_steps) {
+      const i = set.problems.findIndex((p) => problemSteps(p) === undefined);
+      if (i >= 0) {
+        throw new UsageError(
+          `--by_steps: problem ${i + 1} of "${dir}"'s test set reports no number of steps ` +
+            "(only generated problems do: the chain task, the synthetic word problems)",
+        );
+      }
+    }
     runs.push({ dir, step: manifest.step, config, task, set });
   }
   if (out) await ensureWritableDir("out", out);
@@ -169,11 +183,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     optimizer.dispose();
     try {
       const problems = set.problems;
-      const points = await depthSweep(model, task, problems, loops, {
+      const swept = await depthSweepByProblem(model, task, problems, loops, {
         batchSize,
         cache: !flags.uncached,
         onDepth: (p) => progress(`${dir}: ${p.depth} loops ${(p.accuracy * 100).toFixed(1)}%`),
       });
+      const points = swept.points;
       const exits = [];
       for (const rule of rules) {
         progress(`${dir}: exit ${rule.text}`);
@@ -197,6 +212,7 @@ export async function evalCommand(args: string[]): Promise<number> {
           total,
         })),
         exits,
+        ...(flags.by_steps ? { by_steps: stepsTable(problems, swept) } : {}),
       });
     } finally {
       model.dispose();
@@ -206,7 +222,15 @@ export async function evalCommand(args: string[]): Promise<number> {
   const csv = [REPORT_CSV_HEADER, ...reports.flatMap(reportCsvRows)].join("\n");
   if (flags.json) console.log(json);
   else if (flags.csv) console.log(csv);
-  else console.log(reports.map(reportTable).join("\n\n"));
+  else {
+    console.log(
+      reports.map((r) =>
+        r.by_steps
+          ? `${reportTable(r)}\n\naccuracy by steps x loops:\n${stepsTableMarkdown(r.by_steps)}`
+          : reportTable(r)
+      ).join("\n\n"),
+    );
+  }
   if (out) {
     await Deno.writeTextFile(`${out}/results.json`, json + "\n");
     await Deno.writeTextFile(`${out}/results.csv`, csv + "\n");
@@ -292,7 +316,7 @@ export interface TestProblemOptions {
 
 /** What an arithmetic run was trained on (digits and operation), for the fit check. */
 export function fitLimits(config: TrainConfig): FitLimits {
-  if (config.task === "gsm8k-synthetic") return {};
+  if (config.task === "gsm8k-synthetic" || config.task === "chain") return {};
   return { digits: config.digits, op: config.task === "multiplication" ? "*" : "+" };
 }
 
@@ -381,6 +405,12 @@ async function readTestFile(
   config: TrainConfig,
   task: Task,
 ): Promise<Entry[]> {
+  if (config.task === "chain") {
+    throw new UsageError(
+      `--${flag}: a chain run is evaluated on its own generated test split (structures disjoint ` +
+        "from training; chain_test_steps_max sets its longest chains): leave out --data",
+    );
+  }
   try {
     if (isMathTask(task)) {
       const items = await loadMathJsonl(file);

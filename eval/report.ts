@@ -5,6 +5,7 @@
  * @module
  */
 import { bar } from "../plots/terminal.ts";
+import type { StepsTable } from "./steps.ts";
 import type { ExitPoint } from "./sweep.ts";
 
 /** One row of a report: accuracy at a fixed loop count. */
@@ -43,6 +44,8 @@ export interface SweepReport {
   results: ReportRow[];
   /** Adaptive-exit rules evaluated. */
   exits: ExitPoint[];
+  /** Accuracy by number of steps x loops (with `--by_steps`). */
+  by_steps?: StepsTable;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
