@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
 import { BACKEND } from "./_backend.ts";
 import {
   CHAIN_TOKENIZER,
@@ -215,6 +215,45 @@ Deno.test({
       assertEquals(r.model.config.vocab_size, 44);
     } finally {
       r.model.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "resume: a checkpoint saved before the chain keys existed resumes (their defaults)",
+  ignore: BACKEND !== "wasm",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "chain-resume-" });
+    const config = {
+      digits: 2,
+      d_model: 16,
+      n_heads: 2,
+      d_ff: 32,
+      batch_size: 4,
+      eval_size: 4,
+      eval_every: 0,
+      checkpoint_every: 0,
+    };
+    try {
+      (await train({ ...config, steps: 2 }, { outDir: dir })).model.dispose();
+      // As an older toolkit wrote it: no chain_* keys in the saved config.
+      const path = `${dir}/checkpoint.json`;
+      const manifest = JSON.parse(await Deno.readTextFile(path));
+      for (const k of Object.keys(manifest.config)) {
+        if (k.startsWith("chain_")) delete manifest.config[k];
+      }
+      await Deno.writeTextFile(path, JSON.stringify(manifest));
+      // The finished run is reported again (before, it was "trained with different chain_*").
+      const r = await train({ ...config, steps: 2 }, { outDir: dir });
+      r.model.dispose();
+      assertEquals([r.status, r.step], ["done", 2]);
+      // A key the checkpoint has, changed, is still refused.
+      await assertRejects(
+        () => train({ ...config, steps: 2, lr: 1e-2 }, { outDir: dir }),
+        ConfigError,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -23,7 +23,7 @@ import { CheckpointError } from "./checkpoint_error.ts";
 import { MANIFEST_FILE } from "./checkpoint_manifest.ts";
 import { appendMetrics, METRICS_FILE, repairMetrics } from "./metrics_file.ts";
 import { acquireRunLock, LOCK_FILE, type RunLock } from "./run_lock.ts";
-import { ConfigError, resolveConfig, type TrainConfig } from "./config.ts";
+import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "./config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./data.ts";
 import { learningRate } from "./schedule.ts";
 import { penaltyFromOptions } from "../regularizers/penalty_options.ts";
@@ -100,9 +100,12 @@ function checkResumable(
   saved: Record<string, unknown>,
   now: TrainConfig,
 ): void {
+  // A key the checkpoint lacks was added to the toolkit since it was saved: its
+  // default keeps the old behaviour, so the run compares as having had it.
+  const then = (k: string) => k in saved ? saved[k] : DEFAULT_CONFIG[k as keyof TrainConfig];
   const differing = Object.keys(now).filter((k) =>
     !RESUMABLE_KEYS.has(k) &&
-    JSON.stringify(saved[k]) !== JSON.stringify(now[k as keyof TrainConfig])
+    JSON.stringify(then(k)) !== JSON.stringify(now[k as keyof TrainConfig])
   );
   if (!differing.length) return;
   if (typeof saved.steps === "number" && step >= saved.steps) {
