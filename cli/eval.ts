@@ -16,8 +16,8 @@ import type { Problem } from "../tasks/arithmetic.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
 import type { Task } from "../tasks/task.ts";
 import type { TrainConfig } from "../train/config.ts";
-import { hasCheckpoint, loadCheckpoint, readManifest } from "../train/checkpoint.ts";
-import { resolveConfig } from "../train/config.ts";
+import type { OpenedWeights } from "../train/weights.ts";
+import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { heldOutProblems, taskOf } from "../train/data.ts";
 import { formatBytes, memoryLimit } from "../train/memory.ts";
 import type { TextProblem } from "../tasks/task.ts";
@@ -42,7 +42,9 @@ Usage: deno task eval --checkpoint DIR [--checkpoint DIR2 ...] [--data FILE.json
                       [--loops 1,2,4,8] [--exit kl:1e-3,argmax:5] [--json|--csv] [--out DIR]
 
   --checkpoint DIR   folder written by deno task train (required; repeat it to
-                     compare runs: one table, and one line each in the plot)
+                     compare runs: one table, and one line each in the plot),
+                     or a safetensors file of a model's parameters
+${WEIGHTS_HELP}
   --data FILE        test problems as JSON lines: the paper's addition format
                      for arithmetic runs; GSM8K, MATH or {prompt, answer}
                      for math runs (default: the run's own held-out problems)
@@ -104,6 +106,7 @@ export function parseLoopList(text: string): number[] {
 /** A checkpoint to evaluate, with everything checked before any sweep. */
 interface Run {
   dir: string;
+  weights: OpenedWeights;
   step: number;
   config: TrainConfig;
   task: Task;
@@ -114,7 +117,19 @@ interface Run {
 export async function evalCommand(args: string[]): Promise<number> {
   const { values: dirs, rest } = takeRepeated(args, "checkpoint");
   const flags = parseFlags(rest, {
-    strings: ["data", "loops", "limit", "batch_size", "backend", "blas", "out", "exit", "exit_max"],
+    strings: [
+      "data",
+      "loops",
+      "limit",
+      "batch_size",
+      "backend",
+      "blas",
+      "out",
+      "exit",
+      "exit_max",
+      "names",
+      "config",
+    ],
     booleans: ["help", "json", "csv", "uncached", "skip_unfit", "by_steps"],
   });
   if (flags.help) {
@@ -124,10 +139,16 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (dirs.length === 0) {
     throw new UsageError("--checkpoint DIR is required (a folder written by deno task train)");
   }
+  const opened = new Map<string, OpenedWeights>();
   for (const dir of dirs) {
-    if (!(await hasCheckpoint(dir))) {
-      throw new UsageError(`--checkpoint: no checkpoint in "${dir}"`);
-    }
+    opened.set(
+      dir,
+      await openCheckpointFlag(
+        dir,
+        flags.names as string | undefined,
+        flags.config as string | undefined,
+      ),
+    );
   }
   if (flags.json && flags.csv) throw new UsageError("--json and --csv: choose one");
   const loops = parseLoopList((flags.loops as string | undefined) ?? DEFAULT_DEPTH_GRID.join(","));
@@ -150,8 +171,8 @@ export async function evalCommand(args: string[]): Promise<number> {
   const active = await useBackend(backend);
   const runs: Run[] = [];
   for (const dir of dirs) {
-    const manifest = await readManifest(dir);
-    const config = resolveConfig(manifest.config);
+    const manifest = opened.get(dir)!;
+    const config = manifest.config;
     const task = runTask(config, dir);
     const set = await testProblems(flags, config, task, limit, {
       skipUnfit: flags.skip_unfit === true,
@@ -170,7 +191,7 @@ export async function evalCommand(args: string[]): Promise<number> {
         );
       }
     }
-    runs.push({ dir, step: manifest.step, config, task, set });
+    runs.push({ dir, weights: manifest, step: manifest.step, config, task, set });
   }
   if (out) await ensureWritableDir("out", out);
 
@@ -178,9 +199,8 @@ export async function evalCommand(args: string[]): Promise<number> {
     ? (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${text}`))
     : () => {};
   const reports: SweepReport[] = [];
-  for (const { dir, step, config, task, set } of runs) {
-    const { model, optimizer } = await loadCheckpoint(dir, { optimizer: false });
-    optimizer.dispose();
+  for (const { dir, weights, step, config, task, set } of runs) {
+    const model = await weights.load();
     try {
       const problems = set.problems;
       const swept = await depthSweepByProblem(model, task, problems, loops, {

@@ -34,6 +34,13 @@ Deno.test("export, then analyze the file: reference or toolkit names, with or wi
     assertEquals(a.code, 0, a.stderr);
     assertEquals(JSON.parse(a.stdout).step, 2);
   }
+  const ev = await cli(
+    ...["eval", "--checkpoint", `${dir}/reference.safetensors`, "--checkpoint", `${dir}/run`],
+    ...["--loops", "1,2", "--limit", "3", "--json"],
+  );
+  assertEquals(ev.code, 0, ev.stderr);
+  const [fromFile, fromDir] = JSON.parse(ev.stdout).runs ?? JSON.parse(ev.stdout);
+  assertEquals(fromFile.results, fromDir.results);
   const wrong = await cli(
     "analyze",
     "--checkpoint",
