@@ -157,12 +157,15 @@ export {
 export * from "./tasks/mod.ts";
 
 export {
+  ATTN_DROPOUTS,
   BACKEND_CHOICES,
   CONFIG_SCHEMA,
   ConfigError,
+  DECAY_SCOPES,
   DEFAULT_CONFIG,
   type KeySpec,
   LOOP_SAMPLERS,
+  REG_STARTS,
   resolveConfig,
   TASKS,
   type TrainConfig,
