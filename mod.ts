@@ -165,6 +165,7 @@ export {
   DEFAULT_CONFIG,
   type KeySpec,
   LOOP_SAMPLERS,
+  PRESETS,
   REG_STARTS,
   resolveConfig,
   TASKS,
@@ -236,11 +237,31 @@ export {
 } from "./train/step.ts";
 export {
   configuredPenalty,
+  initWeights,
   train,
   type TrainEvent,
   type TrainOptions,
   type TrainResult,
 } from "./train/trainer.ts";
+export {
+  detectNaming,
+  encodeWeights,
+  type ExportResult,
+  exportWeights,
+  modelMismatch,
+  type NamedTensor,
+  namedTensors,
+  type Naming,
+  NAMINGS,
+  type OpenedWeights,
+  openWeights,
+  type OpenWeightsOptions,
+  type ReferenceName,
+  referenceName,
+  SHAPE_KEYS,
+  valuesFromTensors,
+  type WeightsMetadata,
+} from "./train/weights.ts";
 
 export { exactMatch, type ExactMatchResult, greedyGenerate } from "./eval/greedy.ts";
 export { type Interval, wilsonInterval } from "./eval/wilson.ts";
