@@ -14,6 +14,7 @@ import { taskOf } from "../train/data.ts";
 import { train, type TrainEvent } from "../train/trainer.ts";
 import { lossCurve, readStepRecords, trainingSeconds } from "../train/metrics_log.ts";
 import { plateauExit } from "./plateau.ts";
+import { InputError } from "../train/errors.ts";
 import {
   type Arm,
   armConfig,
@@ -120,6 +121,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const chosen = profileArms(o.profile).filter((a) => !o.arms || o.arms.includes(a.id));
   const seeds = profileSeeds(o.profile).filter((s) => !o.seeds || o.seeds.includes(s));
   const problems = o.testProblems.slice(0, spec.testLimit);
+  if (!o.finishedOnly && o.provenance) await checkSamePath(o, chosen, seeds);
   const arms: ArmResult[] = [];
   const missing: { id: string; seed: number }[] = [];
   runs: for (const arm of chosen) {
@@ -145,6 +147,43 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     ...(o.finishedOnly ? { missing } : {}),
     check: paperCheck(arms),
   };
+}
+
+/**
+ * Which path computed a run's matrix products: `native` (a BLAS) or `wasm`
+ * (the toolkit's kernels; also what results from before the native path
+ * recorded), or the backend's name.
+ */
+export function productPathOf(provenance: Record<string, unknown> | undefined): string {
+  const products = (provenance?.products as { products?: string } | undefined)?.products;
+  if (products) return products;
+  return provenance?.kernels === "toolkit wasm SIMD" ? "wasm" : String(provenance?.backend);
+}
+
+// Runs of one study are computed on one path: a finished run on another
+// path than this process's is an error before anything trains.
+async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: readonly number[]) {
+  const here = productPathOf(o.provenance);
+  for (const arm of arms) {
+    for (const seed of seeds) {
+      let saved: ArmResult;
+      try {
+        saved = JSON.parse(
+          await Deno.readTextFile(`${o.outDir}/${runDir(o.profile, arm.id, seed)}/result.json`),
+        );
+      } catch {
+        continue;
+      }
+      const there = productPathOf(saved.provenance);
+      if (saved.provenance && there !== here) {
+        throw new InputError(
+          `${o.outDir}: ${arm.id} seed ${seed} was computed with ${there} matrix products and ` +
+            `this process computes them with ${here}; runs of one study must not mix paths ` +
+            `(${there === "wasm" ? "add --blas off" : "use the same --blas"}, or a new --out)`,
+        );
+      }
+    }
+  }
 }
 
 // An arm measured before, with the same config and test set, is not redone

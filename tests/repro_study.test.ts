@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { armConfig, profileArms, STUDY_ARMS } from "../repro/arms.ts";
-import { runRepro } from "../repro/run.ts";
+import { productPathOf, runRepro } from "../repro/run.ts";
 import type { ArmResult } from "../repro/run.ts";
 import { plateauExit } from "../repro/plateau.ts";
 import { spread, studyCheck, summarizeArms } from "../repro/study.ts";
@@ -204,5 +204,23 @@ Deno.test("the study-micro profile runs end to end with 2 seeds: table, bands, s
     false,
   );
   assertStringIncludes(studyMarkdown(partial, "x"), "Not run yet (2 runs");
+  // Runs of one study on one product path: finished wasm runs refuse a native process.
+  const saved = `${dir}/arms/F-pre/seed-1/result.json`;
+  const old = JSON.parse(await Deno.readTextFile(saved));
+  await Deno.writeTextFile(
+    saved,
+    JSON.stringify({ ...old, provenance: { kernels: "toolkit wasm SIMD" } }),
+  );
+  const err = await assertRejects(() =>
+    runRepro({
+      profile: "study-micro",
+      outDir: dir,
+      testProblems,
+      arms: ["F-pre"],
+      provenance: { products: { products: "native" } },
+    })
+  );
+  assertStringIncludes((err as Error).message, "add --blas off");
+  assertEquals(productPathOf({ products: { products: "wasm" } }), "wasm");
   await Deno.remove(dir, { recursive: true });
 });
