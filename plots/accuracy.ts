@@ -35,6 +35,7 @@ export interface AccuracyRun {
 export function accuracyChart(
   runs: readonly AccuracyRun[],
   title = "Exact match vs loop depth",
+  yLabel = "exact match (95% Wilson band)",
 ): string {
   const series: SeriesSpec[] = [];
   runs.forEach((run, i) => {
@@ -74,7 +75,7 @@ export function accuracyChart(
     height: 440,
     x: { label: "loops per token", log: true },
     y: {
-      label: "exact match (95% Wilson band)",
+      label: yLabel,
       min: 0,
       max: 1,
       format: (v) => `${Math.round(v * 100)}%`,

@@ -145,6 +145,8 @@ export function studyCheck(arms: readonly ArmSummary[], runs: readonly ArmResult
   const fixedPre = arms.filter((a) => a.sampler === "fixed" && a.placement === "pre_norm");
   const parts: CheckPart[] = [];
   const starsSeeds = stars.flatMap((a) => a.seeds.map((s) => ({ arm: a.id, ...s })));
+  // Keeping one's own peak says nothing when the peak is low: say so.
+  const unlearned = starsSeeds.filter((s) => s.peak.accuracy < 0.5);
   parts.push({
     claim: "every STARS seed keeps >= 95% of its own peak at the deepest depth",
     held: starsSeeds.length ? starsSeeds.every((s) => (s.keepAtDeepest ?? 0) >= 0.95) : null,
@@ -152,7 +154,11 @@ export function studyCheck(arms: readonly ArmSummary[], runs: readonly ArmResult
       `${s.arm} seed ${s.seed}: ${pct(s.atDeepest)} of peak ${pct(s.peak.accuracy)} (${
         s.keepAtDeepest === null ? "peak 0" : pct(s.keepAtDeepest)
       })`
-    ).join("; "),
+    ).join("; ") +
+      (unlearned.length
+        ? ` (${unlearned.length} of ${starsSeeds.length} STARS seeds peak below 50%: ` +
+          "for them the check is met by a model that did not learn the task)"
+        : ""),
   });
   const at32 = fixedPre.flatMap((a) =>
     runs.filter((r) => r.id === a.id).sort((x, y) => x.seed - y.seed).map((r) => {

@@ -53,7 +53,7 @@ export function studyMarkdown(r: ReproResult, command: string): string {
   const check = studyCheck(arms, r.arms).map((p) =>
     `- **${p.claim}**: ${
       p.report ? "reported" : p.held === null ? "not evaluated" : p.held ? "held" : "did not hold"
-    }. ${p.detail}.`
+    }${p.detail ? `. ${p.detail}` : " (no such runs)"}.`
   );
   const provenance = [...new Set(r.arms.map((a) => JSON.stringify(a.provenance ?? {})))];
   return [
@@ -127,14 +127,15 @@ export function studyAccuracySvg(r: ReproResult): string {
           high: d.accuracy.max,
         })),
       })),
-      `${f.title}: mean over seeds, band = seed range`,
+      `${f.title}: mean over seeds`,
+      "exact match (band: lowest to highest seed)",
     );
   });
   return chartGrid(
     panels,
-    3,
-    640,
-    400,
+    2,
+    760,
+    440,
     `Exact match against loop depth (${r.testProblems} problems)`,
   );
 }
