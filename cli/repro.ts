@@ -36,6 +36,11 @@ import { blasFlag, parseFlags, UsageError } from "./usage.ts";
 
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).pathname;
 
+// Ctrl-C and SIGTERM both stop after the current step with a checkpoint.
+const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT"]
+  : ["SIGINT", "SIGTERM"];
+
 const HELP = `Reproduce the paper's addition result: arms A-D, accuracy against loop depth.
 
 Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,2,3]
@@ -65,7 +70,10 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
   --backend NAME   auto|wasm|webgpu|cpu (default auto, or STARS_BACKEND)
   --blas on|off    native matrix products (OpenBLAS through FFI) where found
                    (default on; or STARS_BLAS; STARS_THREADS sets its threads)
-  --help           this text`;
+  --help           this text
+
+Ctrl-C or SIGTERM stops after the current step with every checkpoint saved
+(exit 130); the same command resumes.`;
 
 /** Runs the repro command; returns the process exit code. */
 export async function reproCommand(args: string[]): Promise<number> {
@@ -128,7 +136,7 @@ export async function reproCommand(args: string[]): Promise<number> {
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
   let lastPrint = 0;
   try {
     const result = await runRepro({
@@ -174,7 +182,7 @@ export async function reproCommand(args: string[]): Promise<number> {
     console.log(files["results.md"]);
     return 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
   }
 }
 
@@ -206,7 +214,7 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
   await Deno.mkdir(outDir, { recursive: true });
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
   let lastPrint = 0;
   try {
     const outcomes = await runPilot({
@@ -231,7 +239,7 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
     console.log(markdown);
     return controller.signal.aborted ? 130 : 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
   }
 }
 
