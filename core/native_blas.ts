@@ -165,6 +165,16 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
   const named = env("STARS_BLAS_LIB");
   const threads = blasThreads();
   const errors: string[] = [];
+  // OpenBLAS starts its thread pool when loaded, sized by this variable
+  // (default: every core); an unneeded pool of spinning threads slows a
+  // busy machine, and its teardown at exit has crashed a test process.
+  try {
+    if (Deno.env.get("OPENBLAS_NUM_THREADS") === undefined) {
+      Deno.env.set("OPENBLAS_NUM_THREADS", String(threads));
+    }
+  } catch {
+    // no env permission: OpenBLAS's own default
+  }
   for (const library of named ? [named] : CANDIDATES) {
     let lib;
     try {
