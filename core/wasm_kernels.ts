@@ -153,6 +153,28 @@ function sumRows(x: tf.TensorInfo, rows: number, backend: WasmBackend): tf.Tenso
 }
 
 /**
+ * The sizes of `op(a) @ op(b)` for float32 operands of one rank and equal
+ * batch shapes, or null (other dtypes, broadcasting, mismatched or empty).
+ */
+function productShape(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): { batchShape: number[]; batch: number; m: number; k: number; n: number } | null {
+  const rank = a.shape.length;
+  if (b.shape.length !== rank || a.dtype !== "float32" || b.dtype !== "float32") return null;
+  const batchShape = a.shape.slice(0, -2);
+  if (!tf.util.arraysEqual(batchShape, b.shape.slice(0, -2))) return null;
+  const batch = tf.util.sizeFromShape(batchShape);
+  const [a0, a1] = a.shape.slice(-2), [b0, b1] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [a1, a0] : [a0, a1];
+  const [k2, n] = transposeB ? [b1, b0] : [b0, b1];
+  if (k !== k2 || m * k * n === 0) return null;
+  return { batchShape, batch, m, k, n };
+}
+
+/**
  * `op(a) @ op(b)` for float32 `[...batch, m, k] x [...batch, k, n]` (`op`
  * swaps the last two axes where its flag is set), or null where tfjs's
  * kernel should run: broadcast batches, other dtypes, a transposed `b` in a
@@ -166,15 +188,9 @@ function simdProduct(
   transposeB: boolean,
   backend: WasmBackend,
 ): tf.TensorInfo | null {
-  const rank = a.shape.length;
-  if (b.shape.length !== rank || a.dtype !== "float32" || b.dtype !== "float32") return null;
-  const batchShape = a.shape.slice(0, -2);
-  if (!tf.util.arraysEqual(batchShape, b.shape.slice(0, -2))) return null;
-  const batch = tf.util.sizeFromShape(batchShape);
-  const [a0, a1] = a.shape.slice(-2), [b0, b1] = b.shape.slice(-2);
-  const [m, k] = transposeA ? [a1, a0] : [a0, a1];
-  const [k2, n] = transposeB ? [b1, b0] : [b0, b1];
-  if (k !== k2 || m * k * n === 0) return null; // tfjs's kernel reports a mismatch
+  const shape = productShape(a, b, transposeA, transposeB);
+  if (!shape) return null; // tfjs's kernel handles it (or reports a mismatch)
+  const { batchShape, batch, m, k, n } = shape;
   // gemm takes any m, but products with m not a multiple of 4 (the tied
   // embedding's gradient, m = vocabulary) stay on tfjs's kernel: its order
   // of summation keeps training bit for bit what the previous gemm gave,
@@ -232,15 +248,9 @@ function nativeProduct(
   transposeB: boolean,
   backend: WasmBackend,
 ): tf.TensorInfo | null {
-  const rank = a.shape.length;
-  if (b.shape.length !== rank || a.dtype !== "float32" || b.dtype !== "float32") return null;
-  const batchShape = a.shape.slice(0, -2);
-  if (!tf.util.arraysEqual(batchShape, b.shape.slice(0, -2))) return null;
-  const batch = tf.util.sizeFromShape(batchShape);
-  const [a0, a1] = a.shape.slice(-2), [b0, b1] = b.shape.slice(-2);
-  const [m, k] = transposeA ? [a1, a0] : [a0, a1];
-  const [k2, n] = transposeB ? [b1, b0] : [b0, b1];
-  if (k !== k2 || m * k * n === 0) return null;
+  const shape = productShape(a, b, transposeA, transposeB);
+  if (!shape) return null;
+  const { batchShape, batch, m, k, n } = shape;
   if (batch > 1 && m * k * n < NATIVE_BATCHED_MIN) return null;
   const blas = nativeBlas();
   const memory = blas && heapOf(backend);
