@@ -124,19 +124,8 @@ export async function reproCommand(args: string[]): Promise<number> {
       config: resolveConfig(armConfig(profile as Profile, arm)),
     })),
   );
-  const backend = await useBackend(
-    parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
-  );
-  console.log(
-    `backend ${backend}${
-      backend === "wasm" ? `, ${productPathLine()}` : ""
-    }, profile ${profile}, output ${outDir}`,
-  );
-  await Deno.mkdir(outDir, { recursive: true });
-
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
+  const backend = await start(flags, `profile ${profile}`, outDir);
+  const { controller, onSignal } = stopOnSignals();
   let lastPrint = 0;
   try {
     const result = await runRepro({
@@ -203,18 +192,8 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
     return c;
   });
   const outDir = (flags.out as string | undefined) ?? "runs/pilot";
-  const backend = await useBackend(
-    parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
-  );
-  console.log(
-    `backend ${backend}${
-      backend === "wasm" ? `, ${productPathLine()}` : ""
-    }, pilot, output ${outDir}`,
-  );
-  await Deno.mkdir(outDir, { recursive: true });
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
+  await start(flags, "pilot", outDir);
+  const { controller, onSignal } = stopOnSignals();
   let lastPrint = 0;
   try {
     const outcomes = await runPilot({
@@ -241,6 +220,25 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
   } finally {
     for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
   }
+}
+
+// The backend (and product path) in use, said once, and the output folder made.
+async function start(flags: Record<string, unknown>, what: string, outDir: string) {
+  const backend = await useBackend(
+    parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
+  );
+  const products = backend === "wasm" ? `, ${productPathLine()}` : "";
+  console.log(`backend ${backend}${products}, ${what}, output ${outDir}`);
+  await Deno.mkdir(outDir, { recursive: true });
+  return backend;
+}
+
+// Ctrl-C and SIGTERM abort the controller (the caller removes the listener).
+function stopOnSignals() {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
+  return { controller, onSignal };
 }
 
 // The report's files: the four-arm report, or the seeded study's.
