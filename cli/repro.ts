@@ -31,6 +31,17 @@ import {
   studyStabilitySvg,
 } from "../repro/study_report.ts";
 import { resolveConfig } from "../train/config.ts";
+import {
+  FINETUNE_PROFILE_SPECS,
+  FINETUNE_PROFILES,
+  type FinetuneProfile,
+} from "../repro/finetune_arms.ts";
+import { BASE_ID, runFinetune } from "../repro/finetune.ts";
+import {
+  finetuneAccuracySvg,
+  finetuneMarkdown,
+  finetuneStepsSvg,
+} from "../repro/finetune_report.ts";
 import { arithmeticTestFile } from "./eval.ts";
 import { blasFlag, parseFlags, UsageError } from "./usage.ts";
 
@@ -50,7 +61,12 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
                    processes), micro (a plumbing check); study (the seeded
                    grid: F-* fixed 4 loops, R-* log-normal loops, S-* STARS,
                    for each norm placement pre, post, sb (sandwich_branch),
-                   sd (sandwich_dual); seeds 1,2,3), study-micro (its check)
+                   sd (sandwich_dual); seeds 1,2,3), study-micro (its check);
+                   finetune (the paper's fine-tuning result on the chain
+                   task: a base pretrained at fixed 4 loops, fine-tuned by
+                   SFT, RAND (random loops) and STARS, seeds 1,2,3; arms
+                   base,SFT,RAND,STARS; the base first, then the arms in
+                   any number of processes), finetune-micro (its check)
   --out DIR        checkpoints and results (default runs/repro-<profile>); a
                    run that stops resumes from its checkpoints
   --arms LIST      arms to run (default all of the profile's); run two sets in
@@ -88,8 +104,13 @@ export async function reproCommand(args: string[]): Promise<number> {
   blasFlag(flags.blas as string | undefined);
   if (flags.pilot) return await pilotCommand(args, flags);
   const profile = (flags.profile as string | undefined) ?? "quick";
+  if ((FINETUNE_PROFILES as readonly string[]).includes(profile)) {
+    return await finetuneCommand(args, flags, profile as FinetuneProfile);
+  }
   if (!(PROFILES as readonly string[]).includes(profile)) {
-    throw new UsageError(`--profile: "${profile}" is not one of ${PROFILES.join(", ")}`);
+    throw new UsageError(
+      `--profile: "${profile}" is not one of ${[...PROFILES, ...FINETUNE_PROFILES].join(", ")}`,
+    );
   }
   const known = profileArms(profile as Profile);
   const arms = (flags.arms as string | undefined)?.split(",").map((s) => {
@@ -173,6 +194,107 @@ export async function reproCommand(args: string[]): Promise<number> {
   } finally {
     for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
   }
+}
+
+// The fine-tuning experiment: the base, then each arm and seed from it.
+async function finetuneCommand(
+  args: string[],
+  flags: Record<string, unknown>,
+  profile: FinetuneProfile,
+): Promise<number> {
+  for (const flag of ["data", "candidates"]) {
+    if (flags[flag] !== undefined) {
+      throw new UsageError(`--${flag} does not apply to --profile ${profile}`);
+    }
+  }
+  const spec = FINETUNE_PROFILE_SPECS[profile];
+  const known = [BASE_ID, ...spec.arms.map((a) => a.id)];
+  const arms = listFlag(
+    flags.arms,
+    "arms",
+    known,
+    (s) => known.find((id) => id.toLowerCase() === s.toLowerCase()),
+  );
+  const seeds = listFlag(
+    flags.seeds,
+    "seeds",
+    spec.seeds.map(String),
+    (s) => spec.seeds.find((x) => String(x) === s),
+  ).map(Number);
+  const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
+  const backend = await start(flags, `profile ${profile}`, outDir);
+  const { controller, onSignal } = stopOnSignals();
+  let lastPrint = 0;
+  try {
+    const result = await runFinetune({
+      profile,
+      outDir,
+      arms: flags.arms === undefined ? undefined : arms,
+      seeds: flags.seeds === undefined ? undefined : seeds,
+      finishedOnly: flags.report === true,
+      provenance: await provenance(backend),
+      signal: controller.signal,
+      onEvent: (run, e) => {
+        if (e.kind === "step" && performance.now() - lastPrint > 5000) {
+          lastPrint = performance.now();
+          console.log(
+            `[${run}] step ${e.step}/${e.steps} loss ${
+              e.metrics.loss.toFixed(4)
+            } loops ${e.loops}` +
+              (e.metrics.rho === undefined ? "" : ` rho ${e.metrics.rho.toFixed(3)}`),
+          );
+        } else if (e.kind === "eval") {
+          console.log(`[${run}] step ${e.step}: held-out exact match ${pct(e.accuracy)}%`);
+        } else if (e.kind === "sweep") {
+          console.log(`[${run}] ${e.point.depth} loops: ${pct(e.point.accuracy)}%`);
+        } else if (e.kind === "exit") {
+          console.log(
+            `[${run}] exit ${e.point.rule}: ${pct(e.point.accuracy)}% at ${
+              e.point.meanLoops.toFixed(2)
+            } loops`,
+          );
+        }
+      },
+    });
+    if (controller.signal.aborted) {
+      console.log(`interrupted; checkpoints are in ${outDir} (run again to resume)`);
+      return 130;
+    }
+    const command = ["deno task repro", ...args].join(" ");
+    await Deno.writeTextFile(
+      `${outDir}/results.json`,
+      JSON.stringify({ command, ...result }, null, 1),
+    );
+    const markdown = finetuneMarkdown(result, command);
+    await Deno.writeTextFile(`${outDir}/results.md`, markdown);
+    if (result.models.length) {
+      await Deno.writeTextFile(`${outDir}/accuracy.svg`, finetuneAccuracySvg(result));
+      await Deno.writeTextFile(`${outDir}/steps.svg`, finetuneStepsSvg(result));
+    }
+    console.log(markdown);
+    return 0;
+  } finally {
+    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
+  }
+}
+
+const pct = (x: number) => (100 * x).toFixed(1);
+
+// A comma list of allowed items: each one found, or a usage error naming it.
+function listFlag<T>(
+  value: unknown,
+  flag: string,
+  allowed: readonly string[],
+  find: (item: string) => T | undefined,
+): T[] {
+  if (value === undefined) return [];
+  return String(value).split(",").map((s) => {
+    const item = find(s.trim());
+    if (item === undefined) {
+      throw new UsageError(`--${flag}: "${s}" is not allowed; allowed: ${allowed.join(",")}`);
+    }
+    return item;
+  });
 }
 
 // The pilot: candidates x penalty-free arms x seeds, up to the penalty.

@@ -209,10 +209,12 @@ async function reusable(
   return same ? { ...saved, seed: saved.seed ?? config.seed } : null;
 }
 
-// Saved with the same config: compared after filling in today's defaults, so
-// a key added to the toolkit since (with a default that keeps the old
-// behaviour) does not make finished runs look different.
-function sameConfig(saved: unknown, config: TrainConfig): boolean {
+/**
+ * Whether a saved config is `config`: compared after filling in today's
+ * defaults, so a key added to the toolkit since (with a default that keeps
+ * the old behaviour) does not make finished runs look different.
+ */
+export function sameConfig(saved: unknown, config: TrainConfig): boolean {
   try {
     const then = resolveConfig(saved as Record<string, unknown>);
     return Object.keys(config).every((k) =>
