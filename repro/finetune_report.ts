@@ -10,7 +10,7 @@
  */
 import { accuracyChart } from "../plots/accuracy.ts";
 import { chartGrid, lineChart } from "../plots/svg.ts";
-import { type FinetuneModelResult, type FinetuneResult } from "./finetune.ts";
+import type { FinetuneModelResult, FinetuneResult } from "./finetune.ts";
 import { type ArmComparison, metricsMarkdown, stepsTableSpread } from "./finetune_metrics.ts";
 
 const pct = (x: number) => (100 * x).toFixed(1);
