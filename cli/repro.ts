@@ -43,7 +43,7 @@ import {
   finetuneStepsSvg,
 } from "../repro/finetune_report.ts";
 import { arithmeticTestFile } from "./eval.ts";
-import { blasFlag, parseFlags, UsageError } from "./usage.ts";
+import { blasFlag, listFlag as splitList, parseFlags, UsageError } from "./usage.ts";
 
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).pathname;
 
@@ -281,15 +281,15 @@ async function finetuneCommand(
 const pct = (x: number) => (100 * x).toFixed(1);
 
 // A comma list of allowed items: each one found, or a usage error naming it.
-function listFlag<T>(
+function allowedList<T>(
   value: unknown,
   flag: string,
   allowed: readonly string[],
   find: (item: string) => T | undefined,
 ): T[] {
   if (value === undefined) return [];
-  return String(value).split(",").map((s) => {
-    const item = find(s.trim());
+  return splitList(flag, String(value)).map((s) => {
+    const item = find(s);
     if (item === undefined) {
       throw new UsageError(`--${flag}: "${s}" is not allowed; allowed: ${allowed.join(",")}`);
     }

@@ -150,7 +150,21 @@ export function parseFlags(args: string[], flags: FlagSet): Record<string, unkno
 function allowed(spec: KeySpec): string {
   if (spec.type === "choice") return spec.choices!.join("|");
   if (spec.type === "bool") return "true|false";
-  return spec.type;
+  return `${spec.type}${range(spec)}`;
+}
+
+// A number key's bounds as `>= 1`, `> 0`, `0..0.99` (none when unbounded).
+function range({ min, max, exclusiveMin }: KeySpec): string {
+  const lo = min === undefined || min === -Infinity ? undefined : min;
+  const hi = max === undefined || max === Infinity || max === Number.MAX_SAFE_INTEGER
+    ? undefined
+    : max;
+  if (lo !== undefined && hi !== undefined) {
+    return exclusiveMin ? ` in (${lo}, ${hi}]` : ` in ${lo}..${hi}`;
+  }
+  if (lo !== undefined) return exclusiveMin ? ` > ${lo}` : ` >= ${lo}`;
+  if (hi !== undefined) return ` <= ${hi}`;
+  return "";
 }
 
 /** One help line per config key, with its default. */

@@ -51,6 +51,10 @@ Deno.test("--help documents every option and exits 0", async () => {
   for (const key of ["--d_model", "--norm_placement", "--loop_sampler", "--lr", "--out"]) {
     assertStringIncludes(train.stdout, key);
   }
+  // Each key's type, range and default, as the schema has them.
+  assertStringIncludes(train.stdout, "(int in 1..9; default 4)");
+  assertStringIncludes(train.stdout, "(number in 0..0.99; default 0)");
+  assertStringIncludes(train.stdout, "--lr               peak learning rate (number > 0; default");
   const ev = await cli("eval", "--help");
   assertEquals(ev.code, 0);
   assertStringIncludes(ev.stdout, "--loops");
