@@ -209,13 +209,13 @@ async function finetuneCommand(
   }
   const spec = FINETUNE_PROFILE_SPECS[profile];
   const known = [BASE_ID, ...spec.arms.map((a) => a.id)];
-  const arms = listFlag(
+  const arms = allowedList(
     flags.arms,
     "arms",
     known,
     (s) => known.find((id) => id.toLowerCase() === s.toLowerCase()),
   );
-  const seeds = listFlag(
+  const seeds = allowedList(
     flags.seeds,
     "seeds",
     spec.seeds.map(String),

@@ -30,6 +30,11 @@ import type { Split } from "./split.ts";
 import type { Task, TextProblem } from "./task.ts";
 import { CharTokenizer, EOS, PAD } from "./tokenizer.ts";
 
+/** Definition orders of a chain problem. */
+export const CHAIN_ORDERS = ["shuffled", "ordered"] as const;
+/** One of {@linkcode CHAIN_ORDERS}. */
+export type ChainOrder = typeof CHAIN_ORDERS[number];
+
 /** An operation of one chain step, mod 10. */
 export type ChainOp = "+" | "-" | "*";
 
@@ -87,6 +92,13 @@ export interface ChainOptions {
   readonly distractors?: number;
   /** Operations used (default `["+", "-"]`). */
   readonly ops?: readonly ChainOp[];
+  /**
+   * Definition order (default `shuffled`): `shuffled` puts the definitions
+   * in random order; `ordered` writes the chain in its order (`a=4;b=a+3;
+   * c=b+2`) with each distractor at a random place after what it reads, so
+   * every definition comes after the one it depends on.
+   */
+  readonly order?: ChainOrder;
   /** Share of structures in the test split (default 0.1). */
   readonly testFraction?: number;
 }
@@ -170,6 +182,7 @@ interface Resolved {
   testStepsMax: number;
   distractors: number;
   ops: readonly ChainOp[];
+  order: ChainOrder;
   testFraction: number;
 }
 
@@ -202,6 +215,10 @@ function resolve(o: ChainOptions): Resolved {
   if (ops.length === 0 || ops.some((op) => op !== "+" && op !== "-" && op !== "*")) {
     throw new Error(`chain: ops must be some of +, -, *, got ${JSON.stringify(ops)}`);
   }
+  const order = o.order ?? "shuffled";
+  if (!(CHAIN_ORDERS as readonly string[]).includes(order)) {
+    throw new Error(`chain: order must be one of ${CHAIN_ORDERS.join(", ")}, got ${order}`);
+  }
   return {
     stepsMin,
     stepsMax,
@@ -209,6 +226,7 @@ function resolve(o: ChainOptions): Resolved {
     testStepsMax,
     distractors,
     ops,
+    order,
     testFraction: o.testFraction ?? 0.1,
   };
 }
@@ -226,7 +244,7 @@ function drawStep(rng: Rng, ops: readonly ChainOp[]): ChainStep {
 export function generateChainProblem(
   rng: Rng,
   steps: number,
-  options: Pick<ChainOptions, "distractors" | "ops"> = {},
+  options: Pick<ChainOptions, "distractors" | "ops" | "order"> = {},
 ): ChainProblem {
   const distractorCount = options.distractors ?? 2;
   const ops = options.ops ?? ["+", "-"];
@@ -246,19 +264,18 @@ export function generateChainProblem(
     [letters[i], letters[j]] = [letters[j], letters[i]];
   }
   const chainNames = letters.slice(0, steps + 1), extra = letters.slice(steps + 1, n);
-  const defs = [`${chainNames[0]}=${start}`];
-  chain.forEach((st, i) => defs.push(`${chainNames[i + 1]}=${chainNames[i]}${st.op}${st.operand}`));
-  distractors.forEach((d, i) =>
-    defs.push(
-      d.kind === "literal"
-        ? `${extra[i]}=${d.value}`
-        : `${extra[i]}=${chainNames[d.from]}${d.op}${d.operand}`,
-    )
+  const chainDefs = [`${chainNames[0]}=${start}`];
+  chain.forEach((st, i) =>
+    chainDefs.push(`${chainNames[i + 1]}=${chainNames[i]}${st.op}${st.operand}`)
   );
-  for (let i = defs.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [defs[i], defs[j]] = [defs[j], defs[i]];
-  }
+  const extraDefs = distractors.map((d, i) =>
+    d.kind === "literal"
+      ? `${extra[i]}=${d.value}`
+      : `${extra[i]}=${chainNames[d.from]}${d.op}${d.operand}`
+  );
+  const defs = (options.order ?? "shuffled") === "ordered"
+    ? inOrder(rng, chainDefs, distractors, extraDefs)
+    : shuffled(rng, [...chainDefs, ...extraDefs]);
   const query = chainNames[steps];
   const answer = String(chainValues(structure)[steps]);
   return {
@@ -270,6 +287,32 @@ export function generateChainProblem(
     key: chainStructureKey(structure),
     query,
   };
+}
+
+// All definitions in random order.
+function shuffled(rng: Rng, defs: string[]): string[] {
+  for (let i = defs.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [defs[i], defs[j]] = [defs[j], defs[i]];
+  }
+  return defs;
+}
+
+// The chain in its order; each distractor after the chain definition it
+// reads (anywhere for a literal), so nothing is read before it is defined.
+function inOrder(
+  rng: Rng,
+  chainDefs: readonly string[],
+  distractors: readonly ChainDistractor[],
+  extraDefs: readonly string[],
+): string[] {
+  // Slot k holds what comes right after chain definition k (-1: before all).
+  const after: string[][] = Array.from({ length: chainDefs.length + 1 }, () => []);
+  distractors.forEach((d, i) => {
+    const earliest = d.kind === "literal" ? -1 : d.from;
+    after[1 + rng.int(earliest, chainDefs.length - 1)].push(extraDefs[i]);
+  });
+  return [...after[0], ...chainDefs.flatMap((def, k) => [def, ...after[k + 1]])];
 }
 
 /**

@@ -257,3 +257,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("chain order: ordered writes each definition after the one it reads; same problems", () => {
+  const opts = { ops: ["+", "-", "*"] as const, distractors: 3 };
+  const ordered = draw("train", 800, 6, { ...opts, order: "ordered" });
+  for (const p of ordered) {
+    const q = parse(p.prompt);
+    assertEquals(String(q.value(q.query)), p.answer, p.prompt);
+    assertEquals(q.depth(q.query), p.steps, p.prompt);
+    const defs = p.prompt.slice(0, p.prompt.lastIndexOf(";")).split(";");
+    const seen = new Set<string>();
+    for (const def of defs) {
+      const ref = /^[a-z]=([a-z])/.exec(def)?.[1];
+      assert(ref === undefined || seen.has(ref), `${def} before ${ref}'s definition: ${p.prompt}`);
+      seen.add(def[0]);
+    }
+  }
+  // The order is drawn after the structure: a draw's first problem is the same problem.
+  const [first] = draw("train", 1, 6, opts);
+  assertEquals([ordered[0].key, ordered[0].answer], [first.key, first.answer]);
+  assertNotEquals(ordered[0].prompt, first.prompt);
+  for (const p of draw("test", 300, 6, { ...opts, order: "ordered" })) {
+    assert(!new Set(ordered.map((q) => q.key)).has(p.key), "a test structure in training");
+  }
+  assertEquals(resolveConfig({}).chain_order, "shuffled");
+  assertEquals(
+    (taskOf(resolveConfig({ task: "chain", chain_order: "ordered" })).sample(
+      "train",
+      1,
+      1,
+    )[0] as ChainProblem).prompt,
+    draw("train", 1, 1, { order: "ordered" })[0].prompt,
+  );
+  assertThrows(() => resolveConfig({ chain_order: "sorted" }), ConfigError, "chain_order");
+});

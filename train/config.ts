@@ -4,6 +4,7 @@
  * a range and a help line, so the CLI's `--help`, `--key value` overrides
  * and JSON configs all come from this one table.
  */
+import { CHAIN_ORDERS, type ChainOrder } from "../tasks/chain.ts";
 import {
   INIT_STATES,
   INJECTIONS,
@@ -55,6 +56,8 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   chain_test_steps_max: number;
   /** Distractor definitions per chain problem (chain). */
   chain_distractors: number;
+  /** Definition order of a chain problem: `shuffled` or `ordered` (the chain in its order). */
+  chain_order: ChainOrder;
   /** Loop-count sampler. */
   loop_sampler: typeof LOOP_SAMPLERS[number];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
@@ -157,6 +160,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   chain_steps_max: 4,
   chain_test_steps_max: 0,
   chain_distractors: 2,
+  chain_order: "shuffled",
   d_model: 32,
   n_heads: 4,
   d_ff: 64,
@@ -275,6 +279,10 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   chain_steps_max: int("most steps of a chain problem in training", 1, 25),
   chain_test_steps_max: int("most steps of a test chain problem (0 = chain_steps_max)", 0, 25),
   chain_distractors: int("distractor definitions per chain problem", 0, 24),
+  chain_order: choice(
+    "definition order of a chain problem (ordered: each after what it reads)",
+    CHAIN_ORDERS,
+  ),
   d_model: int("width of the latent state", 1, 16384),
   n_heads: int("attention heads (must divide d_model)", 1, 1024),
   d_ff: int("MLP hidden width", 1, 65536),

@@ -33,6 +33,7 @@ export function taskOf(
         | "chain_steps_max"
         | "chain_test_steps_max"
         | "chain_distractors"
+        | "chain_order"
       >
     >,
 ): Task {
@@ -43,6 +44,7 @@ export function taskOf(
       stepsMax,
       testStepsMax: c.chain_test_steps_max ? c.chain_test_steps_max : stepsMax,
       distractors: c.chain_distractors ?? 2,
+      order: c.chain_order ?? "shuffled",
     });
   }
   if (c.task === "gsm8k-synthetic") {
