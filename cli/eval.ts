@@ -10,6 +10,7 @@ import { type ExitRule, parseExitRule } from "../eval/exit.ts";
 import { type FitLimits, type Unfit, unfitReason } from "../eval/fit.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable, type SweepReport } from "../eval/report.ts";
 import { DEFAULT_DEPTH_GRID, depthSweepByProblem, exitSweep } from "../eval/sweep.ts";
+import { SweepProgress } from "./progress.ts";
 import { problemSteps, stepsTable, stepsTableMarkdown } from "../eval/steps.ts";
 import type { ModelConfig } from "../models/config.ts";
 import type { Problem } from "../tasks/arithmetic.ts";
@@ -195,26 +196,40 @@ export async function evalCommand(args: string[]): Promise<number> {
   }
   if (out) await ensureWritableDir("out", out);
 
-  const progress = Deno.stderr.isTerminal()
-    ? (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${text}`))
-    : () => {};
   const reports: SweepReport[] = [];
   for (const { dir, weights, step, config, task, set } of runs) {
     const model = await weights.load();
     try {
       const problems = set.problems;
+      const progress = new SweepProgress({
+        label: dir,
+        grid: loops,
+        problems: problems.length,
+        exitRules: rules.length,
+        exitMax,
+      });
       const swept = await depthSweepByProblem(model, task, problems, loops, {
         batchSize,
         cache: !flags.uncached,
-        onDepth: (p) => progress(`${dir}: ${p.depth} loops ${(p.accuracy * 100).toFixed(1)}%`),
+        onProblem: (o) => progress.problem(o.depth),
+        onDepth: (p) =>
+          progress.row(
+            `${p.depth} loops ${(p.accuracy * 100).toFixed(1)}% (${p.correct}/${p.total})`,
+          ),
       });
       const points = swept.points;
       const exits = [];
       for (const rule of rules) {
-        progress(`${dir}: exit ${rule.text}`);
-        exits.push(await exitSweep(model, task, problems, rule.rule, exitMax, { batchSize }));
+        const e = await exitSweep(model, task, problems, rule.rule, exitMax, {
+          batchSize,
+          onProblem: () => progress.problem(exitMax),
+        });
+        progress.row(
+          `exit ${rule.text} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,
+        );
+        exits.push(e);
       }
-      progress("");
+      progress.end();
       reports.push({
         checkpoint: dir,
         step,

@@ -69,6 +69,10 @@ Deno.test("train then eval from the command line, on generated and file data", a
   assertEquals(ev.code, 0, ev.stderr);
   const report = JSON.parse(ev.stdout);
   assertEquals(report.results.map((r: { loops: number }) => r.loops), [1, 2, 3]);
+  // Each loop count's row reaches stderr as it completes (stdout stays the JSON).
+  for (const r of report.results) {
+    assertStringIncludes(ev.stderr, `${dir}: ${r.loops} loops ${(100 * r.accuracy).toFixed(1)}%`);
+  }
   for (const r of report.results) assert(r.accuracy >= 0 && r.accuracy <= 1 && r.total === 10);
   // A bad --loops value and a malformed data line are input errors.
   const badLoops = await cli("eval", "--checkpoint", dir, "--loops", "1,x");
