@@ -433,6 +433,20 @@ interface Entry {
   reason?: string;
 }
 
+// A path, or the URL of a file packaged with the toolkit: file: from a
+// checkout, https: when the module is loaded from a registry.
+async function readText(file: string): Promise<string> {
+  if (/^https?:\/\//.test(file)) {
+    const response = await fetch(file);
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Deno.errors.NotFound(`HTTP ${response.status}`);
+    }
+    return await response.text();
+  }
+  return await Deno.readTextFile(file.startsWith("file:") ? new URL(file) : file);
+}
+
 // Reads a test file as the run's task formats it, each problem with its line.
 async function readTestFile(
   flag: string,
@@ -459,7 +473,7 @@ async function readTestFile(
         }
       });
     }
-    const text = await Deno.readTextFile(file);
+    const text = await readText(file);
     const problems = parseArithmeticJsonl(text, file, { reverse: config.reverse });
     const lines = text.split(/\r?\n/).flatMap((raw, i) => raw.trim() === "" ? [] : [i + 1]);
     return problems.map((problem, k) => ({ line: lines[k], problem }));

@@ -45,7 +45,8 @@ import {
 import { arithmeticTestFile } from "./eval.ts";
 import { blasFlag, listFlag as splitList, parseFlags, UsageError } from "./usage.ts";
 
-const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).pathname;
+// A URL (file: in a checkout, https: from a registry), which eval's reader takes.
+const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).href;
 
 // Ctrl-C and SIGTERM both stop after the current step with a checkpoint.
 const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
@@ -387,9 +388,10 @@ function reportFiles(r: ReproResult, command: string): Record<string, string> {
 // kernels are not mixed unnoticed.
 async function provenance(backend: string): Promise<Record<string, unknown>> {
   let commit = "unknown";
+  const root = new URL("..", import.meta.url);
   try {
-    const git = (...args: string[]) =>
-      new Deno.Command("git", { args, cwd: new URL("..", import.meta.url).pathname }).output();
+    if (root.protocol !== "file:") throw new Error("loaded from a registry");
+    const git = (...args: string[]) => new Deno.Command("git", { args, cwd: root }).output();
     const head = await git("rev-parse", "HEAD");
     const dirty = await git("status", "--porcelain", "--untracked-files=no");
     if (head.success) {

@@ -130,5 +130,32 @@ Deno.test("eval reads the paper's test file (4-digit model)", async () => {
   );
   assertEquals(ev.code, 0, ev.stderr);
   assertStringIncludes(ev.stdout, "40 problems");
+  // The same file by URL (packaged files are URLs when the toolkit is loaded from a
+  // registry): a file: URL, and over https-like http from a local server.
+  const byFileUrl = await cli(
+    ...["eval", "--checkpoint", dir, "--data", PAPER_DATA.href, "--limit", "40", "--loops", "2"],
+  );
+  assertEquals(byFileUrl.stdout, ev.stdout, byFileUrl.stderr);
+  const text = await Deno.readTextFile(PAPER_DATA);
+  const server = Deno.serve(
+    { port: 0, onListen: () => {} },
+    (req) =>
+      new URL(req.url).pathname === "/test.jsonl"
+        ? new Response(text)
+        : new Response("no", { status: 404 }),
+  );
+  try {
+    const base = `http://localhost:${server.addr.port}`;
+    const byHttp = await cli(
+      ...["eval", "--checkpoint", dir, "--data", `${base}/test.jsonl`, "--limit", "40"],
+      ...["--loops", "2"],
+    );
+    assertEquals(byHttp.stdout, ev.stdout, byHttp.stderr);
+    const missing = await cli("eval", "--checkpoint", dir, "--data", `${base}/gone.jsonl`);
+    assertEquals(missing.code, 2, missing.stderr);
+    assertStringIncludes(missing.stderr, "gone.jsonl");
+  } finally {
+    await server.shutdown();
+  }
   await Deno.remove(dir, { recursive: true });
 });
