@@ -58,17 +58,7 @@ export function adamwArrays(
   c: AdamWCoefficients,
 ): void {
   const f = Math.fround;
-  const [beta1, beta2, lr, decay, eps, c1, c2] = [
-    c.beta1,
-    c.beta2,
-    c.lr,
-    c.decay,
-    c.eps,
-    c.c1,
-    c.c2,
-  ]
-    .map(f);
-  const [keep1, keep2] = [f(1 - c.beta1), f(1 - c.beta2)];
+  const [, beta1, keep1, beta2, keep2, c1, c2, eps, decay, lr] = adamwFactors(scale, c);
   const scaled = f(scale) !== 1;
   for (let i = 0; i < param.length; i++) {
     const g = scaled ? f(grad[i] * scale) : grad[i];
@@ -79,6 +69,26 @@ export function adamwArrays(
     const update = f(f(m / c1) / f(f(Math.sqrt(f(v / c2))) + eps));
     newParam[i] = f(f(param[i] * decay) - f(update * lr));
   }
+}
+
+/**
+ * The update's factors as float32, as every kernel takes them: `scale`,
+ * `beta1`, `1 - beta1`, `beta2`, `1 - beta2`, `c1`, `c2`, `eps`, `decay`,
+ * `lr` (the SIMD kernel's `ADAMW_COEFFICIENTS` order).
+ */
+export function adamwFactors(scale: number, c: AdamWCoefficients): Float32Array {
+  return new Float32Array([
+    scale,
+    c.beta1,
+    1 - c.beta1,
+    c.beta2,
+    1 - c.beta2,
+    c.c1,
+    c.c2,
+    c.eps,
+    c.decay,
+    c.lr,
+  ]);
 }
 
 /** Whether the fused update has a kernel on the active backend. */

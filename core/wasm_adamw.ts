@@ -1,26 +1,47 @@
 /**
- * The wasm kernel of the fused AdamW update (`adamw_op.ts`): one pass over
- * the heap's arrays in JavaScript (the update is a few hundred thousand
- * elements a step; the launches it replaces cost more than the loop).
+ * The wasm kernel of the fused AdamW update (`adamw_op.ts`): the SIMD
+ * kernel of `simd_adamw.ts` over whole groups of four floats, the same
+ * update in JavaScript for the rest; both give the same bits.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAMW, adamwArrays, type AdamWCoefficients } from "./adamw_op.ts";
-import type { WasmBackend } from "./wasm_heap.ts";
+import { ADAMW, adamwArrays, type AdamWCoefficients, adamwFactors } from "./adamw_op.ts";
+import { ADAMW_COEFFICIENTS, simdAdamW } from "./simd_adamw.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+
+const simdOf = perHeap(simdAdamW);
 
 function adamwKernel({ inputs, attrs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const { param, grad, moment1, moment2, gradScale } = inputs as Record<string, tf.TensorInfo>;
   const wasm = backend as WasmBackend;
   const outputs = [param, moment1, moment2].map((t) => wasm.makeOutput(t.shape, "float32"));
-  // Views after makeOutput: growing the wasm heap detaches older views.
-  const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t);
-  adamwArrays(
-    [param, grad, moment1, moment2].map(view),
-    view(gradScale)[0],
-    outputs.map(view),
-    attrs as unknown as AdamWCoefficients,
-  );
+  const coefficients = attrs as unknown as AdamWCoefficients;
+  const count = tf.util.sizeFromShape(param.shape);
+  // The SIMD kernel takes whole groups of four; the rest (and a heap without
+  // the kernel) goes through the same update in JavaScript, bit for bit.
+  const simd = simdOf(wasm);
+  const lanes = simd ? count - (count % 4) : 0;
+  if (lanes > 0) {
+    const factors = wasm.makeOutput([ADAMW_COEFFICIENTS.length], "float32");
+    const scale = wasm.typedArrayFromHeap(gradScale)[0];
+    wasm.typedArrayFromHeap(factors).set(adamwFactors(scale, coefficients));
+    const [p, g, m, v, np, nm, nv, f] = [param, grad, moment1, moment2, ...outputs, factors]
+      .map((t) => offsetOf(wasm, t));
+    simd!.update(p, g, m, v, np, nm, nv, f, lanes);
+    wasm.disposeData(factors.dataId);
+  }
+  if (lanes < count) {
+    // Views after makeOutput: growing the wasm heap detaches older views.
+    const view = (t: tf.TensorInfo) =>
+      (wasm.typedArrayFromHeap(t) as Float32Array).subarray(lanes, count);
+    adamwArrays(
+      [param, grad, moment1, moment2].map(view),
+      wasm.typedArrayFromHeap(gradScale)[0],
+      outputs.map(view),
+      coefficients,
+    );
+  }
   return outputs;
 }
 

@@ -60,6 +60,7 @@ const SIMD = {
   i32x4Shl: 0xab,
   i32x4Add: 0xae,
   f32x4Abs: 0xe0,
+  f32x4Sqrt: 0xe3,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
@@ -197,6 +198,8 @@ export const accumulate = (acc: number, x: number[], y: number[], fused: boolean
     ? [...x, ...y, ...get(acc), ...simd(SIMD.f32x4RelaxedMadd), ...set(acc)]
     : [...get(acc), ...x, ...y, ...simd(SIMD.f32x4Mul), ...simd(SIMD.f32x4Add), ...set(acc)];
 
+/** The square root of each lane (float32, correctly rounded). */
+export const vSqrt = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Sqrt)];
 /** `x + y`, lane by lane (float32). */
 export const vAdd = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Add)];
 /** `x - y`, lane by lane (float32). */

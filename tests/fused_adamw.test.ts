@@ -7,7 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
-import { fusedAdamWReady } from "../core/adamw_op.ts";
+import { adamwArrays, adamwFactors, fusedAdamWReady } from "../core/adamw_op.ts";
+import { simdAdamW } from "../core/simd_adamw.ts";
 import { gpuAdapter, useBackend } from "../core/backend.ts";
 import { AdamW } from "../train/adamw.ts";
 import { maxAbsDiff } from "./_backend.ts";
@@ -70,3 +71,32 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+Deno.test("simd adamw: the SIMD kernel equals the JavaScript update bit for bit", () => {
+  const n = 4096;
+  const memory = new WebAssembly.Memory({ initial: 8 });
+  const heap = new Float32Array(memory.buffer);
+  // Ordinary values, and the edges: subnormal and huge moments, zero gradients.
+  const inputs = [0, 1, 2, 3].map((k) => values(n, k + 0.5));
+  inputs[3] = inputs[3].map((x, i) => (i % 97 === 0 ? 1e-42 : i % 89 === 0 ? 3e30 : x * x));
+  inputs[1] = inputs[1].map((x, i) => (i % 31 === 0 ? 0 : x));
+  inputs.forEach((a, k) => heap.set(a, k * n));
+  const c = {
+    beta1: 0.9,
+    beta2: 0.95,
+    lr: 3e-3,
+    decay: 1 - 3e-4,
+    eps: 1e-8,
+    c1: 0.271,
+    c2: 0.0975,
+  };
+  for (const scale of [1, Math.fround(0.3)]) { // the clip factor is a float32 tensor
+    heap.set(adamwFactors(scale, c), 7 * n);
+    simdAdamW(memory).update(0, 4 * n, 8 * n, 12 * n, 16 * n, 20 * n, 24 * n, 28 * n, n);
+    const expected = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+    adamwArrays(inputs, scale, expected, c);
+    expected.forEach((e, k) =>
+      assertEquals(heap.slice((4 + k) * n, (5 + k) * n), e, `output ${k}, scale ${scale}`)
+    );
+  }
+});
