@@ -2,6 +2,9 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { cli, PAPER_DATA } from "./_cli.ts";
 import { REPORT_CSV_HEADER } from "../eval/report.ts";
 import { xmlProblem } from "../plots/xml_check.ts";
+import { arithmeticTestFile } from "../cli/eval.ts";
+import { resolveConfig } from "../train/config.ts";
+import { taskOf } from "../train/data.ts";
 
 const TINY = ["--digits", "2", "--d_model", "16", "--n_heads", "2", "--d_ff", "32"];
 
@@ -140,4 +143,20 @@ Deno.test("eval sweep, exit rules, files and plots; analyze; bad input exits 2",
     }
   });
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("eval --data reads a file as the run writes answers: reverse false scores a perfect model right", async () => {
+  for (const reverse of [true, false]) {
+    const config = resolveConfig({ reverse });
+    const problems = await arithmeticTestFile("data", PAPER_DATA.pathname, [
+      { name: "run", config },
+    ]);
+    const task = taskOf(config);
+    for (const p of problems.slice(0, 50)) {
+      // The target is what a perfect model of this run emits, and it is scored right.
+      const sum = String(p.a + p.b);
+      assertEquals(p.target, " " + (reverse ? [...sum].reverse().join("") : sum));
+      assert(task.isCorrect(p, p.target), `${p.prompt}${p.target} (reverse ${reverse})`);
+    }
+  }
 });
