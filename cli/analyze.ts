@@ -6,6 +6,7 @@
  * accuracy, and a PCA of the state trajectories. `--compare` overlays the
  * accuracy curves of several `results.json` files from `deno task eval`.
  */
+import { Progress } from "./progress.ts";
 import { useBackend } from "../core/backend.ts";
 import { dynamicsMemory, type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
 import type { SweepReport } from "../eval/report.ts";
@@ -265,12 +266,16 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   let result: DynamicsResult;
   const problems = sample.length;
   const names = sample.map((p) => `${p.prompt}${p.answer}`);
+  // Progress per loop (the rho estimates fall evenly, so loops measure the work).
+  const progress = new Progress(dir, loops + 1);
   try {
     result = await modelDynamics(model, task, sample, loops, {
       rhoEvery,
       rho: { maxIters: rhoIters },
+      onLoop: (t) => progress.advance(1, `loop ${t} of ${loops}`),
     });
   } finally {
+    progress.end();
     model.dispose();
   }
   const report = {

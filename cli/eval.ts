@@ -10,7 +10,7 @@ import { type ExitRule, parseExitRule } from "../eval/exit.ts";
 import { type FitLimits, type Unfit, unfitReason } from "../eval/fit.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable, type SweepReport } from "../eval/report.ts";
 import { DEFAULT_DEPTH_GRID, depthSweepByProblem, exitSweep } from "../eval/sweep.ts";
-import { SweepProgress } from "./progress.ts";
+import { Progress, sweepWork } from "./progress.ts";
 import { problemSteps, stepsTable, stepsTableMarkdown } from "../eval/steps.ts";
 import type { ModelConfig } from "../models/config.ts";
 import type { Problem } from "../tasks/arithmetic.ts";
@@ -201,17 +201,17 @@ export async function evalCommand(args: string[]): Promise<number> {
     const model = await weights.load();
     try {
       const problems = set.problems;
-      const progress = new SweepProgress({
-        label: dir,
+      const work = sweepWork({
         grid: loops,
         problems: problems.length,
         exitRules: rules.length,
         exitMax,
       });
+      const progress = new Progress(dir, work);
       const swept = await depthSweepByProblem(model, task, problems, loops, {
         batchSize,
         cache: !flags.uncached,
-        onProblem: (o) => progress.problem(o.depth),
+        onProblem: (o) => progress.advance(o.depth + 1, `${o.depth} loops`),
         onDepth: (p) =>
           progress.row(
             `${p.depth} loops ${(p.accuracy * 100).toFixed(1)}% (${p.correct}/${p.total})`,
@@ -222,7 +222,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       for (const rule of rules) {
         const e = await exitSweep(model, task, problems, rule.rule, exitMax, {
           batchSize,
-          onProblem: () => progress.problem(exitMax),
+          onProblem: () => progress.advance(exitMax + 1, `exit ${rule.text}`),
         });
         progress.row(
           `exit ${rule.text} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,

@@ -1,24 +1,11 @@
 /**
- * Progress of long evaluations on stderr: while a sweep runs, a line with
- * how far it is and an ETA (rewritten in place on a terminal, every 30 s
- * otherwise); each loop count's accuracy as a line when it completes.
- * Work is counted in loops: a problem at `d` loops costs `d + 1` (the
- * loops and the read-out), so deep loop counts weigh what they cost.
+ * Progress of long commands on stderr: while work runs, a line with how far
+ * it is and an ETA (rewritten in place on a terminal, every 30 s
+ * otherwise); finished rows (a loop count's accuracy) as lines when they
+ * complete. Work is counted in units the caller chooses; for a sweep, a
+ * problem at `d` loops costs `d + 1` (the loops and the read-out), so deep
+ * loop counts weigh what they cost ({@linkcode sweepWork}).
  */
-
-/** What a sweep will do: its loop counts, problems, and exit rules at their cap. */
-export interface SweepPlan {
-  /** Prefix of every line (e.g. the checkpoint). */
-  label: string;
-  /** Loop counts of the depth sweep. */
-  grid: readonly number[];
-  /** Problems per loop count. */
-  problems: number;
-  /** Exit rules (each decodes every problem at `exitMax` loops). */
-  exitRules?: number;
-  /** The exit rules' cap. */
-  exitMax?: number;
-}
 
 const encoder = new TextEncoder();
 const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
@@ -33,9 +20,27 @@ export function formatDuration(seconds: number): string {
   return `${s}s`;
 }
 
-/** Progress of one model's sweep (and exit rules); see the module doc. */
-export class SweepProgress {
-  readonly #plan: SweepPlan;
+/** What a sweep will do: its loop counts, problems, and exit rules at their cap. */
+export interface SweepPlan {
+  /** Loop counts of the depth sweep. */
+  grid: readonly number[];
+  /** Problems per loop count. */
+  problems: number;
+  /** Exit rules (each decodes every problem at `exitMax` loops). */
+  exitRules?: number;
+  /** The exit rules' cap. */
+  exitMax?: number;
+}
+
+/** A sweep's work in units of one problem at one loop (see the module doc). */
+export function sweepWork(plan: SweepPlan): number {
+  const depthWork = plan.grid.reduce((s, d) => s + d + 1, 0);
+  return plan.problems * (depthWork + (plan.exitRules ?? 0) * ((plan.exitMax ?? 0) + 1));
+}
+
+/** Progress of one piece of work of `total` units; see the module doc. */
+export class Progress {
+  readonly #label: string;
   readonly #total: number;
   readonly #start = performance.now();
   readonly #terminal = Deno.stderr.isTerminal();
@@ -43,23 +48,23 @@ export class SweepProgress {
   #lastLine = 0;
   #pending = false;
 
-  constructor(plan: SweepPlan) {
-    this.#plan = plan;
-    const depthWork = plan.grid.reduce((s, d) => s + d + 1, 0);
-    this.#total = plan.problems * (depthWork + (plan.exitRules ?? 0) * ((plan.exitMax ?? 0) + 1));
+  /** Work of `total` units, each line prefixed by `label`. */
+  constructor(label: string, total: number) {
+    this.#label = label;
+    this.#total = Math.max(1, total);
   }
 
-  /** One problem decoded at `depth` loops (an exit rule: at its cap). */
-  problem(depth: number): void {
-    this.#done += depth + 1;
+  /** `units` more done, now at `status` (e.g. `8 loops`). */
+  advance(units: number, status: string): void {
+    this.#done += units;
     const now = performance.now();
     if (now - this.#lastLine < (this.#terminal ? 500 : 30_000)) return;
     this.#lastLine = now;
     const elapsed = (now - this.#start) / 1000;
-    const share = this.#done / this.#total;
+    const share = Math.min(1, this.#done / this.#total);
     const eta = share > 0 ? elapsed * (1 - share) / share : 0;
-    const line = `${this.#plan.label}: ${depth} loops, ${(100 * share).toFixed(0)}% of the ` +
-      `sweep, ${formatDuration(elapsed)} so far, eta ${formatDuration(eta)}`;
+    const line = `${this.#label}: ${status}, ${(100 * share).toFixed(0)}% done, ` +
+      `${formatDuration(elapsed)} so far, eta ${formatDuration(eta)}`;
     if (this.#terminal) {
       write(`\r\x1b[K${line}`);
       this.#pending = true;
@@ -69,10 +74,10 @@ export class SweepProgress {
   /** A finished row (a loop count's or an exit rule's result). */
   row(text: string): void {
     this.#clear();
-    write(`${this.#plan.label}: ${text}\n`);
+    write(`${this.#label}: ${text}\n`);
   }
 
-  /** Clears the in-place line (call when the sweep ends). */
+  /** Clears the in-place line (call when the work ends). */
   end(): void {
     this.#clear();
   }

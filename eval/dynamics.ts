@@ -87,6 +87,8 @@ export interface DynamicsOptions {
    * 1e-3, seed {@linkcode DYNAMICS_RHO_SEED}; a seed of 0 is replaced by it).
    */
   rho?: SpectralRadiusOptions;
+  /** Called after each loop `t` (0..loops) is measured (progress). */
+  onLoop?: (t: number) => void;
 }
 
 const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
@@ -192,6 +194,7 @@ export async function loopDynamics(
         kl: logProbs && prevLogProbs ? mean(kls) : null,
         accuracy: hits.length ? mean(hits) : null,
       });
+      options.onLoop?.(t);
       const atPca = new Float32Array(rows * width);
       for (let r = 0; r < rows; r++) atPca.set(vec(states, r, pcaPosition, width), r * width);
       trajectory.push(atPca);
@@ -216,6 +219,8 @@ export interface ModelDynamicsOptions {
   rhoEvery?: number;
   /** Settings of the rho estimate. */
   rho?: SpectralRadiusOptions;
+  /** Called after each loop is measured (progress). */
+  onLoop?: (t: number) => void;
 }
 
 /**
@@ -259,6 +264,7 @@ export async function modelDynamics<P extends TextProblem>(
       pcaPosition,
       rhoEvery: options.rhoEvery,
       rho: options.rho,
+      onLoop: options.onLoop,
     });
   } finally {
     tf.dispose([ids, e, h0]);

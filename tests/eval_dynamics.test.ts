@@ -88,9 +88,15 @@ Deno.test(`model dynamics over answer positions (${BACKEND})`, async () => {
   const model = new LoopedLM({ ...PAPER_MODEL, d_model: 16, n_heads: 2, d_ff: 32, dropout: 0 }, 3);
   const problems = task.sample("test", 5, 6);
   const before = tf.memory().numTensors;
-  const r = await modelDynamics(model, task, problems, 5, { rhoEvery: 5, rho: { maxIters: 10 } });
+  const measured: number[] = [];
+  const r = await modelDynamics(model, task, problems, 5, {
+    rhoEvery: 5,
+    rho: { maxIters: 10 },
+    onLoop: (t) => measured.push(t),
+  });
   assertEquals(tf.memory().numTensors, before, "model dynamics leaked tensors");
   assertEquals(r.points.length, 6);
+  assertEquals(measured, [0, 1, 2, 3, 4, 5], "progress: one call per loop measured");
   assertEquals(r.rows, 6);
   assertEquals(r.pca.coords.length, 6 * 6);
   // The first answer target is the space; the PCA follows the first digit's position.
