@@ -11,6 +11,7 @@ import {
   CONFIG_SCHEMA,
   ConfigError,
   DEFAULT_CONFIG,
+  evalLoopsOf,
   parseValue,
   PRESETS,
   resolveConfig,
@@ -252,7 +253,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     }
     console.log(
       `done: ${result.step} steps, held-out exact match ${(result.accuracy! * 100).toFixed(2)}% ` +
-        `at ${config.loops} loops; checkpoint in ${outDir}`,
+        `at ${evalLoopsOf(config)} loops; checkpoint in ${outDir}`,
     );
     return 0;
   } catch (e) {

@@ -183,3 +183,28 @@ Deno.test("a save killed before its manifest is written leaves the previous chec
   loaded.model.dispose();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("eval_loops sets the held-out evaluation's depth (0: loops); resuming may change it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const seen: number[] = [];
+    const onEvent = (e: { kind: string; loops?: number }) => {
+      if (e.kind === "eval") seen.push(e.loops!);
+    };
+    const config = { ...TINY, steps: 2, eval_every: 1 };
+    (await train(config, { onEvent })).model.dispose();
+    assertEquals(seen, [2, 2]); // steps 1 and 2 (the last is the final evaluation)
+    seen.length = 0;
+    (await train({ ...config, eval_loops: 5 }, { outDir: dir, onEvent })).model.dispose();
+    assertEquals(seen, [5, 5]);
+    const metrics = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l)).filter((r) => r.eval_loops !== undefined);
+    assertEquals(metrics.map((r) => r.eval_loops), [5, 5]);
+    // A finished run is reported again at another depth, not refused.
+    seen.length = 0;
+    (await train({ ...config, eval_loops: 3 }, { outDir: dir, onEvent })).model.dispose();
+    assertEquals(seen, [3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

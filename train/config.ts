@@ -116,6 +116,8 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   eval_size: number;
   /** Evaluate every this many steps (0 = only at the end). */
   eval_every: number;
+  /** Loops of the held-out evaluation (0 = `loops`, the fixed training depth). */
+  eval_loops: number;
   /** Save a checkpoint every this many steps (0 = only at the end). */
   checkpoint_every: number;
   /** Compute backend. */
@@ -202,6 +204,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   seed: 1,
   eval_size: 500,
   eval_every: 250,
+  eval_loops: 0,
   checkpoint_every: 250,
   backend: "auto",
   init: "",
@@ -266,6 +269,11 @@ const choice = (help: string, choices: readonly string[]): KeySpec => ({
 
 const str = (help: string): KeySpec => ({ type: "string", help });
 
+/** The loop count of the held-out evaluation: `eval_loops`, or `loops` when it is 0. */
+export function evalLoopsOf(c: Pick<TrainConfig, "eval_loops" | "loops">): number {
+  return c.eval_loops || c.loops;
+}
+
 /** The schema of every key of {@linkcode TrainConfig}. */
 export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   task: choice("task", TASKS),
@@ -324,6 +332,7 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   seed: int("random seed", 0, 2 ** 32 - 1),
   eval_size: int("held-out problems to evaluate", 1, 2 ** 20),
   eval_every: int("evaluate every N steps (0 = at the end only)", 0),
+  eval_loops: int("loops of the held-out evaluation (0 = loops)", 0, 10000),
   checkpoint_every: int("checkpoint every N steps (0 = at the end only)", 0),
   backend: choice("compute backend", BACKEND_CHOICES),
   init: str('checkpoint folder or safetensors file to start from ("" = fresh weights)'),

@@ -23,7 +23,13 @@ import { CheckpointError } from "./checkpoint_error.ts";
 import { MANIFEST_FILE } from "./checkpoint_manifest.ts";
 import { appendMetrics, METRICS_FILE, repairMetrics } from "./metrics_file.ts";
 import { acquireRunLock, LOCK_FILE, type RunLock } from "./run_lock.ts";
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "./config.ts";
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  evalLoopsOf,
+  resolveConfig,
+  type TrainConfig,
+} from "./config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf, trainBatch } from "./data.ts";
 import { learningRate } from "./schedule.ts";
 import { penaltyFromOptions } from "../regularizers/penalty_options.ts";
@@ -92,7 +98,13 @@ export interface TrainResult {
 
 // Keys that may differ when resuming: they change the run's reporting, not
 // its trajectory. (`steps` is not one: it sets the learning-rate schedule.)
-const RESUMABLE_KEYS = new Set(["eval_every", "eval_size", "checkpoint_every", "backend"]);
+const RESUMABLE_KEYS = new Set([
+  "eval_every",
+  "eval_size",
+  "eval_loops",
+  "checkpoint_every",
+  "backend",
+]);
 
 function checkResumable(
   dir: string,
@@ -244,10 +256,11 @@ async function run(
     emit({ kind: "checkpoint", step: at, dir });
   };
   const evaluate = async (at: number, log = true) => {
-    const r = await exactMatch(model, task, heldOut, config.loops);
-    emit({ kind: "eval", step: at, loops: config.loops, ...r });
+    const loops = evalLoopsOf(config);
+    const r = await exactMatch(model, task, heldOut, loops);
+    emit({ kind: "eval", step: at, loops, ...r });
     if (dir && log) {
-      await appendMetrics(dir, { step: at, eval_accuracy: r.accuracy, eval_loops: config.loops });
+      await appendMetrics(dir, { step: at, eval_accuracy: r.accuracy, eval_loops: loops });
     }
     return r.accuracy;
   };

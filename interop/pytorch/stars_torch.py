@@ -197,7 +197,7 @@ DEFAULTS = {
     "reg_mode": "jvp", "reg_warmup": 0, "reg_samples": 1, "reg_probe": "gaussian", "reg_eps": 0.1,
     "steps": 3000, "batch_size": 64, "lr": 0.003, "min_lr_ratio": 0.1, "warmup_steps": 100,
     "weight_decay": 0.01, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1, "seed": 1, "eval_size": 500,
-    "eval_every": 250, "checkpoint_every": 250, "backend": "auto", "init": "",
+    "eval_every": 250, "eval_loops": 0, "checkpoint_every": 250, "backend": "auto", "init": "",
     "attn_dropout": "output", "reg_dropout": False, "reg_start": "at_warmup",
     "decay_scope": "matrices",
 }
@@ -213,7 +213,7 @@ SUPPORTED = {
 }
 
 # Keys that only the toolkit's own runs read (evaluation, backend).
-IGNORED = ("eval_size", "eval_every", "backend", "steps_min", "steps_max", "chain_steps_min",
+IGNORED = ("eval_size", "eval_every", "eval_loops", "backend", "steps_min", "steps_max", "chain_steps_min",
            "chain_steps_max", "chain_test_steps_max", "chain_distractors", "chain_order")
 
 
