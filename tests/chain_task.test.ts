@@ -291,3 +291,19 @@ Deno.test("chain order: ordered writes each definition after the one it reads; s
   );
   assertThrows(() => resolveConfig({ chain_order: "sorted" }), ConfigError, "chain_order");
 });
+
+Deno.test("chain_ops: +-* draws multiplications by 3, 7 or 9; the default only + and -", () => {
+  const opsOf = (chain_ops: "+-" | "+-*") =>
+    new Set(
+      (taskOf(resolveConfig({ task: "chain", chain_ops })).sample(
+        "train",
+        2,
+        300,
+      ) as ChainProblem[])
+        .flatMap((p) => p.structure.steps.map((s) => `${s.op}${s.op === "*" ? s.operand : ""}`)),
+    );
+  const withMul = opsOf("+-*");
+  for (const m of ["*3", "*7", "*9"]) assert(withMul.has(m), m);
+  assertEquals([...opsOf("+-")].sort(), ["+", "-"]);
+  assertThrows(() => resolveConfig({ chain_ops: "*" }), ConfigError, "chain_ops");
+});

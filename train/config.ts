@@ -58,6 +58,8 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   chain_distractors: number;
   /** Definition order of a chain problem: `shuffled` or `ordered` (the chain in its order). */
   chain_order: ChainOrder;
+  /** Operations of a chain step: `+-` (add or subtract a digit) or `+-*` (also multiply by 3, 7 or 9). */
+  chain_ops: typeof CHAIN_OP_SETS[number];
   /** Loop-count sampler. */
   loop_sampler: typeof LOOP_SAMPLERS[number];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
@@ -163,6 +165,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   chain_test_steps_max: 0,
   chain_distractors: 2,
   chain_order: "shuffled",
+  chain_ops: "+-",
   d_model: 32,
   n_heads: 4,
   d_ff: 64,
@@ -269,6 +272,9 @@ const choice = (help: string, choices: readonly string[]): KeySpec => ({
 
 const str = (help: string): KeySpec => ({ type: "string", help });
 
+/** The operation sets `chain_ops` takes (every one a bijection mod 10). */
+export const CHAIN_OP_SETS = ["+-", "+-*"] as const;
+
 /** The loop count of the held-out evaluation: `eval_loops`, or `loops` when it is 0. */
 export function evalLoopsOf(c: Pick<TrainConfig, "eval_loops" | "loops">): number {
   return c.eval_loops || c.loops;
@@ -291,6 +297,7 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
     "definition order of a chain problem (ordered: each after what it reads)",
     CHAIN_ORDERS,
   ),
+  chain_ops: choice("operations of a chain step, mod 10 (*: by 3, 7 or 9)", CHAIN_OP_SETS),
   d_model: int("width of the latent state", 1, 16384),
   n_heads: int("attention heads (must divide d_model)", 1, 1024),
   d_ff: int("MLP hidden width", 1, 65536),

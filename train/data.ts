@@ -9,7 +9,7 @@ import type { ModelConfig } from "../models/config.ts";
 import type { LoopSpec } from "../regularizers/loop_sampler.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { type Batch, encodeBatch } from "../tasks/batch.ts";
-import { chainTask } from "../tasks/chain.ts";
+import { type ChainOp, chainTask } from "../tasks/chain.ts";
 import { loadMathDataTaskSync, mathTask } from "../tasks/math/math_task.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import type { TrainConfig } from "./config.ts";
@@ -34,6 +34,7 @@ export function taskOf(
         | "chain_test_steps_max"
         | "chain_distractors"
         | "chain_order"
+        | "chain_ops"
       >
     >,
 ): Task {
@@ -45,6 +46,7 @@ export function taskOf(
       testStepsMax: c.chain_test_steps_max ? c.chain_test_steps_max : stepsMax,
       distractors: c.chain_distractors ?? 2,
       order: c.chain_order ?? "shuffled",
+      ops: [...(c.chain_ops ?? "+-")] as ChainOp[],
     });
   }
   if (c.task === "gsm8k-synthetic") {
