@@ -7,13 +7,11 @@
  * accuracy curves of several `results.json` files from `deno task eval`.
  */
 import { Progress } from "./progress.ts";
+import { compareResults } from "./compare.ts";
 import { useBackend } from "../core/backend.ts";
 import { dynamicsMemory, type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
-import type { SweepReport } from "../eval/report.ts";
-import { accuracyChart } from "../plots/accuracy.ts";
 import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { sparkline } from "../plots/terminal.ts";
-import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { memoryLimit, overLimit } from "../train/memory.ts";
 import { MAX_EVAL_LOOPS, runTask, testProblems } from "./eval.ts";
@@ -22,9 +20,7 @@ import {
   BLAS_HELP,
   blasFlag,
   ensureWritableDir,
-  fileReason,
   intFlag,
-  listFlag,
   parseFlags,
   UsageError,
 } from "./usage.ts";
@@ -51,7 +47,8 @@ ${BLAS_HELP}
   --json             print JSON instead of a table
   --out DIR          also write dynamics.json, dynamics.csv, dynamics.svg, pca.svg
   --compare FILES    comma-separated results.json files of deno task eval: writes
-                     their accuracy curves overlaid to DIR/accuracy.svg (needs --out)
+                     their accuracy curves overlaid to DIR/accuracy.svg (needs --out;
+                     the same as deno task compare --results FILES)
   --help             this text
 
 What is measured: each problem's full sequence (prompt, answer, EOS) is fed
@@ -122,78 +119,6 @@ function dynamicsCsv(r: DynamicsResult): string {
   );
 }
 
-/**
- * Why `value` is not one run of a results.json (a {@linkcode SweepReport}),
- * or undefined when it is.
- */
-function reportProblem(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return "a run must be a JSON object";
-  }
-  const r = value as Record<string, unknown>;
-  if (typeof r.checkpoint !== "string") return 'a run has no "checkpoint" string';
-  if (!Array.isArray(r.results) || r.results.length === 0) {
-    return `run "${r.checkpoint}" has no "results" list`;
-  }
-  for (const [i, x] of r.results.entries()) {
-    const row = x as Record<string, unknown>;
-    const fields = ["loops", "accuracy", "low", "high", "correct", "total"];
-    const bad = fields.find((f) => typeof row?.[f] !== "number" || !Number.isFinite(row[f]));
-    if (bad) return `run "${r.checkpoint}": results[${i}] has no number "${bad}"`;
-  }
-  if (r.exits !== undefined && !Array.isArray(r.exits)) {
-    return `run "${r.checkpoint}": "exits" is not a list`;
-  }
-  return undefined;
-}
-
-async function compare(files: string, out: string | undefined): Promise<number> {
-  if (!out) throw new UsageError("--compare needs --out DIR (where accuracy.svg goes)");
-  const runs = [];
-  for (const file of listFlag("compare", files)) {
-    let parsed: { runs?: SweepReport[] } & Partial<SweepReport>;
-    let text: string;
-    try {
-      text = stripBom(await Deno.readTextFile(file));
-    } catch (e) {
-      throw new UsageError(`--compare: cannot read "${file}" (${fileReason(e)})`);
-    }
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new UsageError(`--compare: "${file}" is not valid JSON (${(e as Error).message})`);
-    }
-    const notReport = (why: string) =>
-      new UsageError(`--compare: "${file}" is not a results.json of deno task eval: ${why}`);
-    const duplicate = jsonTextProblem(text);
-    if (duplicate) throw notReport(duplicate);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw notReport("it must hold one JSON object");
-    }
-    if (parsed.runs !== undefined && (!Array.isArray(parsed.runs) || parsed.runs.length === 0)) {
-      throw notReport('"runs" must be a non-empty list');
-    }
-    const reports = parsed.runs ?? [parsed as SweepReport];
-    for (const r of reports) {
-      const problem = reportProblem(r);
-      if (problem) throw notReport(problem);
-      runs.push({
-        name: r.checkpoint,
-        trainLoops: r.loop_sampler === undefined || r.loop_sampler === "fixed"
-          ? r.train_loops
-          : undefined,
-        points: r.results.map((x) => ({ ...x, depth: x.loops })),
-        exits: r.exits ?? [],
-      });
-    }
-  }
-  if (runs.length === 0) throw new UsageError("--compare: give at least one results.json");
-  await ensureWritableDir("out", out);
-  await Deno.writeTextFile(`${out}/accuracy.svg`, accuracyChart(runs));
-  console.log(`wrote ${out}/accuracy.svg (${runs.length} runs)`);
-  return 0;
-}
-
 /** Runs the analyze command; returns the process exit code. */
 export async function analyzeCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
@@ -218,7 +143,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     return 0;
   }
   const out = flags.out as string | undefined;
-  if (typeof flags.compare === "string") return await compare(flags.compare, out);
+  // The older spelling of `deno task compare`.
+  if (typeof flags.compare === "string") return await compareResults(flags.compare, out, "compare");
   const dir = flags.checkpoint as string | undefined;
   if (!dir) {
     throw new UsageError("--checkpoint DIR is required (a folder written by deno task train)");

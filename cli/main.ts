@@ -1,11 +1,12 @@
 /**
- * The `stars` command line: `train`, `eval`, `analyze`, `repro` and `export` subcommands over the
- * library.
+ * The `stars` command line: `train`, `eval`, `analyze`, `compare`, `repro` and `export`
+ * subcommands over the library.
  * Bad input exits with code 2 and a message naming what is wrong.
  *
  * @module
  */
 import { analyzeCommand } from "./analyze.ts";
+import { compareCommand } from "./compare.ts";
 import { evalCommand } from "./eval.ts";
 import { exportCommand } from "./export.ts";
 import { reproCommand } from "./repro.ts";
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
   analyze: analyzeCommand,
+  compare: compareCommand,
   repro: reproCommand,
   export: exportCommand,
 };

@@ -70,7 +70,12 @@ Deno.test("eval sweep, exit rules, files and plots; analyze; bad input exits 2",
 
     const cmp = await cli("analyze", "--compare", `${out}/results.json`, "--out", `${root}/cmp`);
     assertEquals(cmp.code, 0, cmp.stderr);
-    assertEquals(xmlProblem(await Deno.readTextFile(`${root}/cmp/accuracy.svg`)), null);
+    const chart = await Deno.readTextFile(`${root}/cmp/accuracy.svg`);
+    assertEquals(xmlProblem(chart), null);
+    // Its own command draws the same chart.
+    const own = await cli("compare", "--results", `${out}/results.json`, "--out", `${root}/cmp2`);
+    assertEquals(own.code, 0, own.stderr);
+    assertEquals(await Deno.readTextFile(`${root}/cmp2/accuracy.svg`), chart);
   });
 
   await t.step("one checkpoint: --json and --csv on stdout", async () => {
@@ -133,6 +138,8 @@ Deno.test("eval sweep, exit rules, files and plots; analyze; bad input exits 2",
       [["analyze", "--checkpoint", a, "--samples", "0"], "--samples"],
       [["analyze", "--compare", `${root}/none.json`, "--out", root], "cannot read"],
       [["analyze", "--compare", badData], "--out"],
+      [["compare", "--out", root], "--results"],
+      [["compare", "--results", `${root}/none.json`, "--out", root], "cannot read"],
     ];
     for (const [args, expected] of cases) {
       await s.step(args.join(" ").replaceAll(root, "TMP"), async () => {
