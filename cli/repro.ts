@@ -20,7 +20,9 @@ import {
   reproLossSvg,
   reproMarkdown,
 } from "../repro/report.ts";
-import { type ReproResult, runRepro } from "../repro/run.ts";
+import { type ReproResult, runRepro, type SweepEvent } from "../repro/run.ts";
+import type { TrainEvent } from "../train/trainer.ts";
+import { Progress, sweepWork } from "./progress.ts";
 import { PILOT_CANDIDATES, pilotMarkdown, runPilot } from "../repro/pilot.ts";
 import {
   studyAccuracySvg,
@@ -172,9 +174,7 @@ export async function reproCommand(args: string[]): Promise<number> {
           console.log(
             `[${arm}] step ${e.step}: held-out exact match ${(100 * e.accuracy).toFixed(1)}%`,
           );
-        } else if (e.kind === "sweep") {
-          console.log(`[${arm}] ${e.point.depth} loops: ${(100 * e.point.accuracy).toFixed(1)}%`);
-        }
+        } else sweepProgress(arm, e);
       },
     });
     if (controller.signal.aborted) {
@@ -246,9 +246,10 @@ async function finetuneCommand(
           );
         } else if (e.kind === "eval") {
           console.log(`[${run}] step ${e.step}: held-out exact match ${pct(e.accuracy)}%`);
-        } else if (e.kind === "sweep") {
-          console.log(`[${run}] ${e.point.depth} loops: ${pct(e.point.accuracy)}%`);
+        } else if (e.kind === "sweep" || e.kind === "problem" || e.kind === "sweep-start") {
+          sweepProgress(run, e);
         } else if (e.kind === "exit") {
+          sweepProgress(run, { kind: "sweep-end" });
           console.log(
             `[${run}] exit ${e.point.rule}: ${pct(e.point.accuracy)}% at ${
               e.point.meanLoops.toFixed(2)
@@ -280,6 +281,19 @@ async function finetuneCommand(
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
+
+// A sweep's progress line with its ETA on stderr; each loop count's row on stdout.
+let progress: Progress | undefined;
+function sweepProgress(run: string, e: SweepEvent | { kind: "sweep-end" } | TrainEvent) {
+  if (e.kind === "sweep-start") {
+    progress = new Progress(`[${run}] sweep`, sweepWork({ grid: e.grid, problems: e.problems }));
+  } else if (e.kind === "problem") {
+    progress?.advance(e.depth + 1, `${e.depth} loops`);
+  } else if (e.kind === "sweep") {
+    progress?.end();
+    console.log(`[${run}] ${e.point.depth} loops: ${pct(e.point.accuracy)}%`);
+  } else if (e.kind === "sweep-end") progress?.end();
+}
 
 // A comma list of allowed items: each one found, or a usage error naming it.
 function allowedList<T>(

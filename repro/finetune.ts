@@ -39,7 +39,7 @@ import {
   compareArms,
   type FinetuneRun,
 } from "./finetune_metrics.ts";
-import { sameConfig } from "./run.ts";
+import { sameConfig, type SweepEvent } from "./run.ts";
 
 /** The id of the base model among the evaluated models. */
 export const BASE_ID = "base";
@@ -113,9 +113,9 @@ export interface FinetuneOptions {
   finishedOnly?: boolean;
 }
 
-/** Progress of one model's evaluation. */
+/** Progress of one model's evaluation (a depth sweep, then the exit rules). */
 export type FinetuneEvalEvent =
-  | { kind: "sweep"; point: DepthPoint }
+  | SweepEvent
   | { kind: "exit"; point: ExitPoint };
 
 /** The base's folder in `outDir`: what every fine-tuning run's `init` names. */
@@ -277,12 +277,18 @@ export async function evaluateModel(
   onEvent?: (e: FinetuneEvalEvent) => void,
 ): Promise<{ sweep: DepthPoint[]; bySteps: StepsTable; exits: ExitPoint[] }> {
   const spec = FINETUNE_PROFILE_SPECS[profile];
+  const work = [...spec.grid, ...spec.exitRules.map(() => spec.exitMax)];
+  onEvent?.({ kind: "sweep-start", grid: work, problems: problems.length });
+  const onProblem = (p: { depth: number }) => onEvent?.({ kind: "problem", depth: p.depth });
   const swept = await depthSweepByProblem(model, task, problems, spec.grid, {
     onDepth: (point) => onEvent?.({ kind: "sweep", point }),
+    onProblem,
   });
   const exits: ExitPoint[] = [];
   for (const rule of spec.exitRules) {
-    const point = await exitSweep(model, task, problems, parseExitRule(rule), spec.exitMax);
+    const point = await exitSweep(model, task, problems, parseExitRule(rule), spec.exitMax, {
+      onProblem,
+    });
     onEvent?.({ kind: "exit", point });
     exits.push(point);
   }

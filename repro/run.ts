@@ -108,12 +108,22 @@ export interface ReproOptions {
   /** What computes the runs (commit, backend, kernels), stored with each new result. */
   provenance?: Record<string, unknown>;
   /** Progress: an arm's training events, then sweep and dynamics stages. */
-  onEvent?: (arm: string, event: TrainEvent | { kind: "sweep"; point: DepthPoint }) => void;
+  onEvent?: (arm: string, event: TrainEvent | SweepEvent) => void;
   /** Stops training (each arm checkpoints and the run returns early). */
   signal?: AbortSignal;
   /** Only read finished runs (train nothing); the rest are listed as missing. */
   finishedOnly?: boolean;
 }
+
+/**
+ * Progress of a run's depth sweep: `start` with its loop grid and problems,
+ * one `problem` per problem decoded at `depth` loops, a `sweep` per finished
+ * loop count.
+ */
+export type SweepEvent =
+  | { kind: "sweep-start"; grid: readonly number[]; problems: number }
+  | { kind: "problem"; depth: number }
+  | { kind: "sweep"; point: DepthPoint };
 
 /** Runs (or resumes) the arms and measures them. */
 export async function runRepro(o: ReproOptions): Promise<ReproResult> {
@@ -245,8 +255,11 @@ async function runArm(
     if (trained.status !== "done") return null;
     const task = taskOf(config);
     const t0 = performance.now();
+    const name = runName(arm.id, seed, o.profile);
+    o.onEvent?.(name, { kind: "sweep-start", grid: spec.grid, problems: problems.length });
     const sweep = await depthSweep(model, task, problems, spec.grid, {
-      onDepth: (point) => o.onEvent?.(runName(arm.id, seed, o.profile), { kind: "sweep", point }),
+      onDepth: (point) => o.onEvent?.(name, { kind: "sweep", point }),
+      onProblem: (p) => o.onEvent?.(name, { kind: "problem", depth: p.depth }),
     });
     const deepest = Math.max(...spec.grid);
     const dyn = await modelDynamics(model, task, problems.slice(0, spec.dynamicsSamples), deepest, {
