@@ -8,6 +8,11 @@
  * extending a key/value cache of `[B*H, T, dh]` by one position is 2 B H of
  * them per layer and loop, which made `Concat` 8% of the depth sweep.
  *
+ * `gatherBlocks(dst, src, n0, n1, n2, s0, s1, s2, bytes)` writes the
+ * `n0 n1 n2` blocks of `bytes` bytes at `src + i0 s0 + i1 s1 + i2 s2`
+ * one after another from `dst` (i2 fastest): a transpose that keeps the
+ * last axis, one `memory.copy` per row of it.
+ *
  * @module
  */
 import {
@@ -18,6 +23,7 @@ import {
   instantiate,
   kernelModule,
   memoryCopy,
+  set,
   TYPE,
 } from "./wasm_asm.ts";
 
@@ -33,9 +39,35 @@ function copyRowsKernel() {
   return { name: "copyRows", params: 6, body: f.encode(code) };
 }
 
+function gatherBlocksKernel() {
+  const f = new FunctionBuilder(9);
+  const [dst, src, n0, n1, n2, s0, s1, s2, bytes] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [i0, i1, i2, a0, a1, a2] = f.locals(TYPE.i32, 6);
+  const code = [
+    ...get(src),
+    ...set(a0),
+    ...forLoop(i0, n0, [
+      ...get(a0),
+      ...set(a1),
+      ...forLoop(i1, n1, [
+        ...get(a1),
+        ...set(a2),
+        ...forLoop(i2, n2, [
+          ...memoryCopy(get(dst), get(a2), get(bytes)),
+          ...inc(dst, get(bytes)),
+          ...inc(a2, get(s2)),
+        ]),
+        ...inc(a1, get(s1)),
+      ]),
+      ...inc(a0, get(s0)),
+    ]),
+  ];
+  return { name: "gatherBlocks", params: 9, body: f.encode(code) };
+}
+
 /** The module's bytes; `shared` must match the memory it will import. */
 export function wasmCopyModule(shared: boolean): Uint8Array<ArrayBuffer> {
-  return kernelModule([copyRowsKernel()], shared);
+  return kernelModule([copyRowsKernel(), gatherBlocksKernel()], shared);
 }
 
 /** The kernel of one instance, over the memory it was made with (byte offsets). */
@@ -47,6 +79,18 @@ export interface WasmCopy {
     src: number,
     srcStride: number,
     rows: number,
+    bytes: number,
+  ): void;
+  /** Writes the blocks at `src + i0 s0 + i1 s1 + i2 s2` (i2 fastest) contiguously from `dst`. */
+  gatherBlocks(
+    dst: number,
+    src: number,
+    n0: number,
+    n1: number,
+    n2: number,
+    s0: number,
+    s1: number,
+    s2: number,
     bytes: number,
   ): void;
 }

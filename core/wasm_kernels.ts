@@ -127,6 +127,35 @@ function concatBlocks(
 }
 
 /**
+ * `x` transposed by `perm`, one block copy per row of the last axis, where
+ * `perm` keeps the last axis in place and the rank is 2 to 4 (the model's
+ * head split and merge); else null, and tfjs's kernel runs.
+ */
+function transposeBlocks(
+  x: tf.TensorInfo,
+  perm: number[],
+  backend: WasmBackend,
+): tf.TensorInfo | null {
+  const rank = x.shape.length;
+  if (rank < 2 || rank > 4 || perm[rank - 1] !== rank - 1) return null;
+  if (x.dtype !== "float32" && x.dtype !== "int32") return null;
+  if (tf.util.sizeFromShape(x.shape) === 0) return null;
+  const copy = copyOf(backend);
+  if (!copy) return null;
+  const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+  const strides = [...tf.util.computeStrides(x.shape), 1].map((s) => 4 * s);
+  // The leading output axes as three (missing ones of size 1), with their input strides.
+  const lead = perm.slice(0, -1);
+  while (lead.length < 3) lead.unshift(-1);
+  const n = lead.map((p) => (p < 0 ? 1 : x.shape[p]));
+  const s = lead.map((p) => (p < 0 ? 0 : strides[p]));
+  const bytes = 4 * x.shape[rank - 1];
+  const [dst, src] = [offsetOf(backend, out), offsetOf(backend, x)];
+  copy.gatherBlocks(dst, src, n[0], n[1], n[2], s[0], s[1], s[2], bytes);
+  return out;
+}
+
+/**
  * The column sums of `x` read as a `[rows, cols]` matrix, shape [1, 1, cols]:
  * the product `ones[1, rows] @ x`, or a float64 loop where the SIMD kernels
  * are out of reach.
@@ -342,6 +371,11 @@ export function useFastWasmKernels(): void {
     const inputs = args.inputs as unknown as tf.TensorInfo[];
     const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, inputs[0].shape)[0];
     return concatBlocks(inputs, axis, args.backend as WasmBackend) ?? original(args);
+  });
+  replaceKernel("Transpose", (args, original) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { perm } = args.attrs as unknown as { perm: number[] };
+    return transposeBlocks(x, perm, args.backend as WasmBackend) ?? original(args);
   });
   replaceKernel("Sum", (args, original) => {
     const x = args.inputs.x as tf.TensorInfo;

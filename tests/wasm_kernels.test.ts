@@ -166,6 +166,18 @@ Deno.test("wasm kernels: sums, slices, splits and products match the cpu backend
     0,
     "concat, int32",
   );
+  const h = () => tf.tensor(fill(2 * 3 * 5 * 7, 9), [2, 3, 5, 7]);
+  for (const perm of [[2, 0, 1, 3], [1, 2, 0, 3], [0, 2, 1, 3], [3, 2, 1, 0], [0, 1, 3, 2]]) {
+    await assertClose(() => tf.transpose(h(), perm), 0, `transpose ${perm} (rank 4)`);
+  }
+  await assertClose(() => tf.transpose(x(), [1, 0, 2]), 0, "transpose, rank 3");
+  await assertClose(() => tf.transpose(x().reshape([30, 8])), 0, "transpose, rank 2 (tfjs's)");
+  await assertClose(
+    () => tf.cast(tf.transpose(tf.cast(h(), "int32"), [2, 0, 1, 3]), "float32"),
+    0,
+    "transpose, int32",
+  );
+  await assertClose(() => tf.transpose(tf.zeros([2, 0, 3, 4]), [2, 0, 1, 3]), 0, "empty");
   const a = () => tf.tensor(fill(6 * 5 * 7, 4), [2, 3, 5, 7]);
   const b = () => tf.tensor(fill(6 * 7 * 9, 5), [2, 3, 7, 9]);
   await assertClose(() => tf.matMul(a(), b()), 1e-5, "batched product, rank 4");
