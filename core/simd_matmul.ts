@@ -37,6 +37,7 @@ import {
   forLoop,
   FunctionBuilder,
   get,
+  hasRelaxedSimd,
   i32,
   inc,
   instantiate,
@@ -327,14 +328,12 @@ export function simdMatMulModule(shared: boolean, fused: boolean): Uint8Array<Ar
   );
 }
 
-/** Compiles the module with fused multiply-adds, or without where relaxed SIMD is missing. */
+/**
+ * Compiles the module with fused multiply-adds where the runtime has relaxed
+ * SIMD ({@linkcode hasRelaxedSimd}), else without; a compile error is an error.
+ */
 export function compileSimdMatMul(shared: boolean): WebAssembly.Module {
-  try {
-    return new WebAssembly.Module(simdMatMulModule(shared, true));
-  } catch (e) {
-    if (!(e instanceof WebAssembly.CompileError)) throw e;
-    return new WebAssembly.Module(simdMatMulModule(shared, false));
-  }
+  return new WebAssembly.Module(simdMatMulModule(shared, hasRelaxedSimd()));
 }
 
 /** The kernels of one instance, over the memory it was made with. */

@@ -335,6 +335,27 @@ export function kernelModule(
   ]);
 }
 
+let relaxed: boolean | undefined;
+
+/**
+ * Whether the runtime takes relaxed SIMD's fused multiply-add: validates a
+ * one-instruction module (so a kernel that then fails to compile is a bug,
+ * reported as an error, not a missing feature).
+ */
+export function hasRelaxedSimd(): boolean {
+  if (relaxed === undefined) {
+    const f = new FunctionBuilder(0);
+    const acc = f.local(TYPE.v128);
+    const probe = {
+      name: "probe",
+      params: 0,
+      body: f.encode(accumulate(acc, v128Zero, v128Zero, true)),
+    };
+    relaxed = WebAssembly.validate(kernelModule([probe], false));
+  }
+  return relaxed;
+}
+
 /** Whether `memory` is shared (the threaded tfjs-wasm build's heap is). */
 export function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;

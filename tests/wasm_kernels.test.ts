@@ -7,7 +7,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { useBackend } from "../core/backend.ts";
-import { gemmScratchBytes, type SimdMatMul, simdMatMulModule } from "../core/simd_matmul.ts";
+import {
+  compileSimdMatMul,
+  gemmScratchBytes,
+  type SimdMatMul,
+  simdMatMulModule,
+} from "../core/simd_matmul.ts";
+import { hasRelaxedSimd } from "../core/wasm_asm.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";
@@ -232,4 +238,12 @@ Deno.test("wasm kernels: a looped model's gradients match the cpu backend, witho
   for (let i = 0; i < 3; i++) tf.dispose(tf.tidy(gradients));
   assertEquals(tf.memory().numTensors, before.tensors, "tensors leaked");
   assertEquals(dataIds(), before.buffers, "wasm buffers leaked");
+});
+
+Deno.test("relaxed SIMD is detected by validating a one-instruction probe", () => {
+  // The probe agrees with the full kernel module: a module that then fails to
+  // compile is an assembler bug, and compileSimdMatMul reports it.
+  assertEquals(hasRelaxedSimd(), WebAssembly.validate(simdMatMulModule(false, true)));
+  assert(WebAssembly.validate(simdMatMulModule(false, false)));
+  assert(compileSimdMatMul(false) instanceof WebAssembly.Module);
 });
