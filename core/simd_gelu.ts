@@ -42,15 +42,14 @@ import {
   vSelect,
   vSub,
 } from "./wasm_asm.ts";
+import { ERF_A, ERF_P } from "./erf.ts";
 
-const ERF_P = 0.3275911;
-const ERF_A = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429];
 const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720];
 const LN2_HI = 0.693145751953125; // ln 2 to 16 bits: n * LN2_HI is exact for |n| < 2^8
 const LN2_LO = 1.428606765330187e-6;
 
 /** `c0 + x (c1 + x (c2 + ...))` for the v128 local `x`. */
-function horner(x: number, coeffs: number[]): number[] {
+function horner(x: number, coeffs: readonly number[]): number[] {
   let code = vConst(coeffs[coeffs.length - 1]);
   for (let i = coeffs.length - 2; i >= 0; i--) code = vAdd(vMul(code, get(x)), vConst(coeffs[i]));
   return code;

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { GELU, GELU_GRAD, registerGeluGradients } from "./gelu_op.ts";
 import { simdGelu } from "./simd_gelu.ts";
+import { ERF_A, ERF_P } from "./erf.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
 
 const FORWARD = GELU;
@@ -16,10 +17,10 @@ const simdOf = perHeap(simdGelu);
 
 /** Abramowitz and Stegun 7.1.26: `1 - erf(|z|)`, absolute error below 1.5e-7. */
 function erfcAbs(z: number): number {
-  const t = 1 / (1 + 0.3275911 * Math.abs(z));
-  const poly = t *
-    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return poly * Math.exp(-z * z);
+  const t = 1 / (1 + ERF_P * Math.abs(z));
+  let inner = ERF_A[ERF_A.length - 1];
+  for (let i = ERF_A.length - 2; i >= 0; i--) inner = ERF_A[i] + t * inner;
+  return t * inner * Math.exp(-z * z);
 }
 
 /** `Phi(x)`, the standard normal distribution function. */

@@ -9,15 +9,15 @@ import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
 import { GELU, GELU_GRAD, registerGeluGradients } from "./gelu_op.ts";
+import { ERF_P, erfPolySource } from "./erf.ts";
 
 const WORKGROUP = 128;
 
 const NORMAL_CDF = `
   fn normalCdf(x : f32) -> f32 {
     let z = abs(x) * ${Math.SQRT1_2};
-    let t = 1.0 / (1.0 + 0.3275911 * z);
-    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 +
-      t * (-1.453152027 + t * 1.061405429))));
+    let t = 1.0 / (1.0 + ${ERF_P} * z);
+    let poly = t * ${erfPolySource("t")};
     let half = 0.5 * poly * exp(-z * z);
     return select(half, 1.0 - half, x >= 0.0);
   }`;
