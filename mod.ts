@@ -159,10 +159,12 @@ export * from "./tasks/mod.ts";
 export {
   ATTN_DROPOUTS,
   BACKEND_CHOICES,
+  CHAIN_OP_SETS,
   CONFIG_SCHEMA,
   ConfigError,
   DECAY_SCOPES,
   DEFAULT_CONFIG,
+  evalLoopsOf,
   type KeySpec,
   LOOP_SAMPLERS,
   PRESETS,
@@ -368,7 +370,15 @@ export {
   type ReproOptions,
   type ReproResult,
   runRepro,
+  type SweepEvent,
 } from "./repro/run.ts";
+export {
+  type FinetuneEvalEvent,
+  type FinetuneModelResult,
+  type FinetuneOptions,
+  type FinetuneResult,
+  runFinetune,
+} from "./repro/finetune.ts";
 export { reproAccuracySvg, reproDynamicsSvg, reproLossSvg, reproMarkdown } from "./repro/report.ts";
 export {
   BASE_LOOPS,
