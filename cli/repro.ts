@@ -22,6 +22,7 @@ import {
 } from "../repro/report.ts";
 import { type ReproResult, runRepro, type SweepEvent } from "../repro/run.ts";
 import type { TrainEvent } from "../train/trainer.ts";
+import type { ExitPoint } from "../eval/sweep.ts";
 import { Progress, sweepWork } from "./progress.ts";
 import { PILOT_CANDIDATES, pilotMarkdown, runPilot } from "../repro/pilot.ts";
 import {
@@ -150,7 +151,6 @@ export async function reproCommand(args: string[]): Promise<number> {
   );
   const backend = await start(flags, `profile ${profile}`, outDir);
   const { controller, onSignal } = stopOnSignals();
-  let lastPrint = 0;
   try {
     const result = await runRepro({
       profile: profile as Profile,
@@ -161,21 +161,7 @@ export async function reproCommand(args: string[]): Promise<number> {
       finishedOnly: flags.report === true,
       provenance: await provenance(backend),
       signal: controller.signal,
-      onEvent: (arm, e) => {
-        if (e.kind === "step" && performance.now() - lastPrint > 5000) {
-          lastPrint = performance.now();
-          console.log(
-            `[${arm}] step ${e.step}/${e.steps} loss ${
-              e.metrics.loss.toFixed(4)
-            } loops ${e.loops}` +
-              (e.metrics.rho === undefined ? "" : ` rho ${e.metrics.rho.toFixed(3)}`),
-          );
-        } else if (e.kind === "eval") {
-          console.log(
-            `[${arm}] step ${e.step}: held-out exact match ${(100 * e.accuracy).toFixed(1)}%`,
-          );
-        } else sweepProgress(arm, e);
-      },
+      onEvent: runPrinter(),
     });
     if (controller.signal.aborted) {
       console.log(`interrupted; checkpoints are in ${outDir}/arms (run again to resume)`);
@@ -225,7 +211,6 @@ async function finetuneCommand(
   const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
   const backend = await start(flags, `profile ${profile}`, outDir);
   const { controller, onSignal } = stopOnSignals();
-  let lastPrint = 0;
   try {
     const result = await runFinetune({
       profile,
@@ -235,28 +220,7 @@ async function finetuneCommand(
       finishedOnly: flags.report === true,
       provenance: await provenance(backend),
       signal: controller.signal,
-      onEvent: (run, e) => {
-        if (e.kind === "step" && performance.now() - lastPrint > 5000) {
-          lastPrint = performance.now();
-          console.log(
-            `[${run}] step ${e.step}/${e.steps} loss ${
-              e.metrics.loss.toFixed(4)
-            } loops ${e.loops}` +
-              (e.metrics.rho === undefined ? "" : ` rho ${e.metrics.rho.toFixed(3)}`),
-          );
-        } else if (e.kind === "eval") {
-          console.log(`[${run}] step ${e.step}: held-out exact match ${pct(e.accuracy)}%`);
-        } else if (e.kind === "sweep" || e.kind === "problem" || e.kind === "sweep-start") {
-          sweepProgress(run, e);
-        } else if (e.kind === "exit") {
-          sweepProgress(run, { kind: "sweep-end" });
-          console.log(
-            `[${run}] exit ${e.point.rule}: ${pct(e.point.accuracy)}% at ${
-              e.point.meanLoops.toFixed(2)
-            } loops`,
-          );
-        }
-      },
+      onEvent: runPrinter(),
     });
     if (controller.signal.aborted) {
       console.log(`interrupted; checkpoints are in ${outDir} (run again to resume)`);
@@ -282,17 +246,39 @@ async function finetuneCommand(
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
-// A sweep's progress line with its ETA on stderr; each loop count's row on stdout.
-let progress: Progress | undefined;
-function sweepProgress(run: string, e: SweepEvent | { kind: "sweep-end" } | TrainEvent) {
-  if (e.kind === "sweep-start") {
-    progress = new Progress(`[${run}] sweep`, sweepWork({ grid: e.grid, problems: e.problems }));
-  } else if (e.kind === "problem") {
-    progress?.advance(e.depth + 1, `${e.depth} loops`);
-  } else if (e.kind === "sweep") {
-    progress?.end();
-    console.log(`[${run}] ${e.point.depth} loops: ${pct(e.point.accuracy)}%`);
-  } else if (e.kind === "sweep-end") progress?.end();
+type RunEvent = TrainEvent | SweepEvent | { kind: "exit"; point: ExitPoint };
+
+// Prints a run's progress: a training line every 5 s and each evaluation on
+// stdout; a sweep's progress line with its ETA on stderr and each loop
+// count's (and exit rule's) row on stdout.
+function runPrinter(): (run: string, e: RunEvent) => void {
+  let lastPrint = 0;
+  let progress: Progress | undefined;
+  return (run, e) => {
+    if (e.kind === "step" && performance.now() - lastPrint > 5000) {
+      lastPrint = performance.now();
+      console.log(
+        `[${run}] step ${e.step}/${e.steps} loss ${e.metrics.loss.toFixed(4)} loops ${e.loops}` +
+          (e.metrics.rho === undefined ? "" : ` rho ${e.metrics.rho.toFixed(3)}`),
+      );
+    } else if (e.kind === "eval") {
+      console.log(`[${run}] step ${e.step}: held-out exact match ${pct(e.accuracy)}%`);
+    } else if (e.kind === "sweep-start") {
+      progress = new Progress(`[${run}] sweep`, sweepWork({ grid: e.grid, problems: e.problems }));
+    } else if (e.kind === "problem") {
+      progress?.advance(e.depth + 1, `${e.depth} loops`);
+    } else if (e.kind === "sweep") {
+      progress?.end();
+      console.log(`[${run}] ${e.point.depth} loops: ${pct(e.point.accuracy)}%`);
+    } else if (e.kind === "exit") {
+      progress?.end();
+      console.log(
+        `[${run}] exit ${e.point.rule}: ${pct(e.point.accuracy)}% at ${
+          e.point.meanLoops.toFixed(2)
+        } loops`,
+      );
+    }
+  };
 }
 
 // A comma list of allowed items: each one found, or a usage error naming it.
