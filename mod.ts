@@ -329,13 +329,7 @@ export {
 } from "./eval/dynamics.ts";
 export { pca2, type Projection2D } from "./eval/pca.ts";
 export { type FitLimits, type Unfit, unfitReason } from "./eval/fit.ts";
-export {
-  REPORT_CSV_HEADER,
-  reportCsvRows,
-  type ReportRow,
-  reportTable,
-  type SweepReport,
-} from "./eval/report.ts";
+export { type ReportRow, type SweepReport } from "./eval/report.ts";
 export {
   type AxisSpec,
   chartGrid,
@@ -352,6 +346,7 @@ export {
 export { accuracyChart, type AccuracyRun } from "./plots/accuracy.ts";
 export { dynamicsChart, type DynamicsChartOptions, pcaChart } from "./plots/dynamics.ts";
 export { bar, sparkline } from "./plots/terminal.ts";
+export { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "./plots/report_text.ts";
 
 export {
   type Arm,

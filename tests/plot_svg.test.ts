@@ -3,7 +3,7 @@ import { accuracyChart } from "../plots/accuracy.ts";
 import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { chartGrid, escapeXml, lineChart, logTicks, niceTicks } from "../plots/svg.ts";
 import { bar, sparkline } from "../plots/terminal.ts";
-import { xmlProblem } from "../plots/xml_check.ts";
+import { xmlProblem } from "./xml_check.ts";
 import type { DynamicsResult } from "../eval/dynamics.ts";
 
 const point = (depth: number, accuracy: number) => ({

@@ -9,7 +9,7 @@ import {
 } from "../repro/report.ts";
 import { resolveConfig } from "../train/config.ts";
 import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
-import { xmlProblem } from "../plots/xml_check.ts";
+import { xmlProblem } from "./xml_check.ts";
 import "./_backend.ts";
 
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);

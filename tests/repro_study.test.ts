@@ -14,7 +14,7 @@ import {
 } from "../repro/study_report.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
 import { loadArithmeticJsonl } from "../tasks/paper_data.ts";
-import { xmlProblem } from "../plots/xml_check.ts";
+import { xmlProblem } from "./xml_check.ts";
 import "./_backend.ts";
 
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url);
