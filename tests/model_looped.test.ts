@@ -8,6 +8,7 @@ import {
   NORM_TYPES,
   PAPER_MODEL,
 } from "../models/config.ts";
+import { causalMask } from "../models/layer.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { paramSpecs } from "../models/params.ts";
 import { maxAbsDiff, values } from "./_backend.ts";
@@ -134,4 +135,19 @@ Deno.test("bad shapes and loop counts are clear errors", () => {
   assertThrows(() => model.forward(ids(), 1), RangeError, "max_seq_len");
   assertThrows(() => model.forward(ids().slice([0, 0], [2, 4]), -1), RangeError, "loops");
   model.dispose();
+});
+
+Deno.test("the causal mask is -1e9 exactly where a key comes after its query, 0 elsewhere", async () => {
+  // [Tq, Tk] with queries at Tk - Tq .. Tk - 1 (a prompt, and a cached decode step's tail).
+  for (const [tq, tk] of [[6, 6], [1, 5], [3, 7], [2, 9]]) {
+    const mask = causalMask(tq, tk);
+    const got = await mask.data();
+    mask.dispose();
+    const offset = tk - tq;
+    for (let i = 0; i < tq; i++) {
+      for (let j = 0; j < tk; j++) {
+        assertEquals(got[i * tk + j], j > offset + i ? -1e9 : 0, `[${i}, ${j}] of ${tq} x ${tk}`);
+      }
+    }
+  }
 });
