@@ -158,7 +158,6 @@ export * from "./tasks/mod.ts";
 
 export {
   ATTN_DROPOUTS,
-  BACKEND_CHOICES,
   CHAIN_OP_SETS,
   CONFIG_SCHEMA,
   ConfigError,
@@ -166,7 +165,6 @@ export {
   DEFAULT_CONFIG,
   evalLoopsOf,
   type KeySpec,
-  LOOP_SAMPLERS,
   PRESETS,
   REG_STARTS,
   resolveConfig,

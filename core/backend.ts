@@ -13,11 +13,9 @@ import { registerWebgpuGelu } from "./webgpu_gelu.ts";
 import { registerWebgpuLayerNorm } from "./webgpu_layer_norm.ts";
 import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "./webgpu_matmul.ts";
 import { useWasmThreads, wasmThreadsFromEnv } from "./wasm_threads.ts";
+import { type BackendName, BACKENDS } from "./backend_names.ts";
 
-/** The backends the toolkit can run on. */
-export const BACKENDS = ["auto", "wasm", "webgpu", "cpu"] as const;
-/** A backend name, or `auto`. */
-export type BackendName = typeof BACKENDS[number];
+export { type BackendName, BACKENDS };
 
 let webgpuRegistered = false;
 

@@ -16,17 +16,9 @@ import { REG_KINDS } from "../regularizers/penalty_options.ts";
 import { POWER_MODES } from "../regularizers/power_penalty.ts";
 import { PROBES } from "../regularizers/probes.ts";
 import { InputError } from "./errors.ts";
+import { type BackendName, BACKENDS } from "../core/backend_names.ts";
+import { LOOP_KINDS, type LoopSpec } from "../regularizers/loop_sampler.ts";
 
-/** Loop-count samplers selectable by `loop_sampler`. */
-export const LOOP_SAMPLERS = [
-  "fixed",
-  "lognormal",
-  "poisson",
-  "uniform",
-  "poisson_lognormal",
-] as const;
-/** Backends selectable by `backend`. */
-export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
 /** Tasks selectable by `task`. */
 export const TASKS = ["addition", "multiplication", "gsm8k-synthetic", "chain"] as const;
 /** Tokenizers of the math task selectable by `tokenizer`. */
@@ -61,7 +53,7 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   /** Operations of a chain step: `+-` (add or subtract a digit) or `+-*` (also multiply by 3, 7 or 9). */
   chain_ops: typeof CHAIN_OP_SETS[number];
   /** Loop-count sampler. */
-  loop_sampler: typeof LOOP_SAMPLERS[number];
+  loop_sampler: LoopSpec["kind"];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
   loops: number;
   /** Log-normal mu. */
@@ -123,7 +115,7 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   /** Save a checkpoint every this many steps (0 = only at the end). */
   checkpoint_every: number;
   /** Compute backend. */
-  backend: typeof BACKEND_CHOICES[number];
+  backend: BackendName;
   /** Checkpoint folder or safetensors file whose parameters start the run ("" = fresh ones). */
   init: string;
   /** Dropout of attention: its branch output (the toolkit's) or its probabilities (the reference's). */
@@ -310,7 +302,7 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   injection: choice("input injection into each loop", INJECTIONS),
   init_state: choice("initial loop state", INIT_STATES),
   init_std: num("std of the normal weight init", 0, Infinity, true),
-  loop_sampler: choice("loop-count sampler", LOOP_SAMPLERS),
+  loop_sampler: choice("loop-count sampler", LOOP_KINDS),
   loops: int("fixed loop count (the training depth)", 1, 10000),
   loop_mu: num("log-normal mu", -Infinity),
   loop_sigma: num("log-normal sigma (Huginn's s)", 0, Infinity, true),
@@ -341,7 +333,7 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   eval_every: int("evaluate every N steps (0 = at the end only)", 0),
   eval_loops: int("loops of the held-out evaluation (0 = loops)", 0, 10000),
   checkpoint_every: int("checkpoint every N steps (0 = at the end only)", 0),
-  backend: choice("compute backend", BACKEND_CHOICES),
+  backend: choice("compute backend", BACKENDS),
   init: str('checkpoint folder or safetensors file to start from ("" = fresh weights)'),
   attn_dropout: choice(
     "attention dropout on the branch output or the probabilities",
