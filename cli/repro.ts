@@ -47,14 +47,10 @@ import {
 } from "../repro/finetune_report.ts";
 import { arithmeticTestFile } from "./eval.ts";
 import { blasFlag, listFlag as splitList, parseFlags, UsageError } from "./usage.ts";
+import { stopOnSignals } from "./stop_signals.ts";
 
 // A URL (file: in a checkout, https: from a registry), which eval's reader takes.
 const PAPER_TEST = new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url).href;
-
-// Ctrl-C and SIGTERM both stop after the current step with a checkpoint.
-const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
-  ? ["SIGINT"]
-  : ["SIGINT", "SIGTERM"];
 
 const HELP = `Reproduce the paper's addition result: arms A-D, accuracy against loop depth.
 
@@ -150,37 +146,33 @@ export async function reproCommand(args: string[]): Promise<number> {
     })),
   );
   const backend = await start(flags, `profile ${profile}`, outDir);
-  const { controller, onSignal } = stopOnSignals();
-  try {
-    const result = await runRepro({
-      profile: profile as Profile,
-      outDir,
-      testProblems,
-      arms,
-      seeds,
-      finishedOnly: flags.report === true,
-      provenance: await provenance(backend),
-      signal: controller.signal,
-      onEvent: runPrinter(),
-    });
-    if (controller.signal.aborted) {
-      console.log(`interrupted; checkpoints are in ${outDir}/arms (run again to resume)`);
-      return 130;
-    }
-    const command = ["deno task repro", ...args].join(" ");
-    await Deno.writeTextFile(
-      `${outDir}/results.json`,
-      JSON.stringify({ command, ...result }, null, 1),
-    );
-    const files = reportFiles(result, command);
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${outDir}/${name}`, text);
-    }
-    console.log(files["results.md"]);
-    return 0;
-  } finally {
-    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
+  using stop = stopOnSignals();
+  const result = await runRepro({
+    profile: profile as Profile,
+    outDir,
+    testProblems,
+    arms,
+    seeds,
+    finishedOnly: flags.report === true,
+    provenance: await provenance(backend),
+    signal: stop.signal,
+    onEvent: runPrinter(),
+  });
+  if (stop.signal.aborted) {
+    console.log(`interrupted; checkpoints are in ${outDir}/arms (run again to resume)`);
+    return 130;
   }
+  const command = ["deno task repro", ...args].join(" ");
+  await Deno.writeTextFile(
+    `${outDir}/results.json`,
+    JSON.stringify({ command, ...result }, null, 1),
+  );
+  const files = reportFiles(result, command);
+  for (const [name, text] of Object.entries(files)) {
+    await Deno.writeTextFile(`${outDir}/${name}`, text);
+  }
+  console.log(files["results.md"]);
+  return 0;
 }
 
 // The fine-tuning experiment: the base, then each arm and seed from it.
@@ -210,38 +202,34 @@ async function finetuneCommand(
   ).map(Number);
   const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
   const backend = await start(flags, `profile ${profile}`, outDir);
-  const { controller, onSignal } = stopOnSignals();
-  try {
-    const result = await runFinetune({
-      profile,
-      outDir,
-      arms: flags.arms === undefined ? undefined : arms,
-      seeds: flags.seeds === undefined ? undefined : seeds,
-      finishedOnly: flags.report === true,
-      provenance: await provenance(backend),
-      signal: controller.signal,
-      onEvent: runPrinter(),
-    });
-    if (controller.signal.aborted) {
-      console.log(`interrupted; checkpoints are in ${outDir} (run again to resume)`);
-      return 130;
-    }
-    const command = ["deno task repro", ...args].join(" ");
-    await Deno.writeTextFile(
-      `${outDir}/results.json`,
-      JSON.stringify({ command, ...result }, null, 1),
-    );
-    const markdown = finetuneMarkdown(result, command);
-    await Deno.writeTextFile(`${outDir}/results.md`, markdown);
-    if (result.models.length) {
-      await Deno.writeTextFile(`${outDir}/accuracy.svg`, finetuneAccuracySvg(result));
-      await Deno.writeTextFile(`${outDir}/steps.svg`, finetuneStepsSvg(result));
-    }
-    console.log(markdown);
-    return 0;
-  } finally {
-    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
+  using stop = stopOnSignals();
+  const result = await runFinetune({
+    profile,
+    outDir,
+    arms: flags.arms === undefined ? undefined : arms,
+    seeds: flags.seeds === undefined ? undefined : seeds,
+    finishedOnly: flags.report === true,
+    provenance: await provenance(backend),
+    signal: stop.signal,
+    onEvent: runPrinter(),
+  });
+  if (stop.signal.aborted) {
+    console.log(`interrupted; checkpoints are in ${outDir} (run again to resume)`);
+    return 130;
   }
+  const command = ["deno task repro", ...args].join(" ");
+  await Deno.writeTextFile(
+    `${outDir}/results.json`,
+    JSON.stringify({ command, ...result }, null, 1),
+  );
+  const markdown = finetuneMarkdown(result, command);
+  await Deno.writeTextFile(`${outDir}/results.md`, markdown);
+  if (result.models.length) {
+    await Deno.writeTextFile(`${outDir}/accuracy.svg`, finetuneAccuracySvg(result));
+    await Deno.writeTextFile(`${outDir}/steps.svg`, finetuneStepsSvg(result));
+  }
+  console.log(markdown);
+  return 0;
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
@@ -316,33 +304,29 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
   });
   const outDir = (flags.out as string | undefined) ?? "runs/pilot";
   await start(flags, "pilot", outDir);
-  const { controller, onSignal } = stopOnSignals();
+  using stop = stopOnSignals();
   let lastPrint = 0;
-  try {
-    const outcomes = await runPilot({
-      outDir,
-      candidates,
-      finishedOnly: flags.report === true,
-      signal: controller.signal,
-      onEvent: (run, e) => {
-        if (e.kind === "step" && performance.now() - lastPrint > 5000) {
-          lastPrint = performance.now();
-          console.log(`[${run}] step ${e.step} ce ${e.metrics.ce.toFixed(4)}`);
-        }
-      },
-    });
-    const command = ["deno task repro", ...args].join(" ");
-    const markdown = pilotMarkdown(outcomes, command);
-    await Deno.writeTextFile(
-      `${outDir}/pilot.json`,
-      JSON.stringify({ command, outcomes }, null, 1),
-    );
-    await Deno.writeTextFile(`${outDir}/pilot.md`, markdown);
-    console.log(markdown);
-    return controller.signal.aborted ? 130 : 0;
-  } finally {
-    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onSignal);
-  }
+  const outcomes = await runPilot({
+    outDir,
+    candidates,
+    finishedOnly: flags.report === true,
+    signal: stop.signal,
+    onEvent: (run, e) => {
+      if (e.kind === "step" && performance.now() - lastPrint > 5000) {
+        lastPrint = performance.now();
+        console.log(`[${run}] step ${e.step} ce ${e.metrics.ce.toFixed(4)}`);
+      }
+    },
+  });
+  const command = ["deno task repro", ...args].join(" ");
+  const markdown = pilotMarkdown(outcomes, command);
+  await Deno.writeTextFile(
+    `${outDir}/pilot.json`,
+    JSON.stringify({ command, outcomes }, null, 1),
+  );
+  await Deno.writeTextFile(`${outDir}/pilot.md`, markdown);
+  console.log(markdown);
+  return stop.signal.aborted ? 130 : 0;
 }
 
 // The backend (and product path) in use, said once, and the output folder made.
@@ -354,14 +338,6 @@ async function start(flags: Record<string, unknown>, what: string, outDir: strin
   console.log(`backend ${backend}${products}, ${what}, output ${outDir}`);
   await Deno.mkdir(outDir, { recursive: true });
   return backend;
-}
-
-// Ctrl-C and SIGTERM abort the controller (the caller removes the listener).
-function stopOnSignals() {
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
-  return { controller, onSignal };
 }
 
 // The report's files: the four-arm report, or the seeded study's.

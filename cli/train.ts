@@ -30,6 +30,7 @@ import {
   parseFlags,
   UsageError,
 } from "./usage.ts";
+import { stopOnSignals } from "./stop_signals.ts";
 
 const HELP = `Train a looped language model on arithmetic or math word problems.
 
@@ -225,23 +226,13 @@ export async function trainCommand(args: string[]): Promise<number> {
     `backend ${backend}${backend === "wasm" ? `, ${productPathLine()}` : ""}, output ${outDir}`,
   );
 
-  const controller = new AbortController();
-  let stoppedBy: Deno.Signal | null = null;
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const listeners = signals.map((signal) => {
-    const listener = () => {
-      stoppedBy ??= signal;
-      controller.abort();
-    };
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener] as const;
-  });
+  using stop = stopOnSignals();
   try {
     const result = await train(config, {
       outDir,
       resume: flags.resume !== false,
       resetOptimizer: flags.reset_optimizer === true,
-      signal: controller.signal,
+      signal: stop.signal,
       onEvent: progress(),
     });
     result.model.dispose();
@@ -249,7 +240,7 @@ export async function trainCommand(args: string[]): Promise<number> {
       console.log(
         `interrupted at step ${result.step}; checkpoint saved in ${outDir} (run again with --out ${outDir} to resume)`,
       );
-      return stoppedBy === "SIGTERM" ? 143 : 130;
+      return stop.stoppedBy() === "SIGTERM" ? 143 : 130;
     }
     console.log(
       `done: ${result.step} steps, held-out exact match ${(result.accuracy! * 100).toFixed(2)}% ` +
@@ -266,7 +257,5 @@ export async function trainCommand(args: string[]): Promise<number> {
         "lower --lr or --grad_clip in a new --out folder.",
     );
     return 3;
-  } finally {
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   }
 }
