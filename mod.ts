@@ -328,23 +328,7 @@ export {
 export { pca2, type Projection2D } from "./eval/pca.ts";
 export { type FitLimits, type Unfit, unfitReason } from "./eval/fit.ts";
 export { type ReportRow, type SweepReport } from "./eval/report.ts";
-export {
-  type AxisSpec,
-  chartGrid,
-  type ChartSpec,
-  escapeXml,
-  formatTick,
-  lineChart,
-  logTicks,
-  type MarkerLine,
-  niceTicks,
-  PALETTE,
-  type SeriesSpec,
-} from "./plots/svg.ts";
-export { accuracyChart, type AccuracyRun } from "./plots/accuracy.ts";
-export { dynamicsChart, type DynamicsChartOptions, pcaChart } from "./plots/dynamics.ts";
-export { bar, sparkline } from "./plots/terminal.ts";
-export { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "./plots/report_text.ts";
+export * from "./plots/mod.ts";
 
 export {
   type Arm,

@@ -104,3 +104,17 @@ Deno.test("dynamics, PCA and grid charts are valid SVG", () => {
   );
   assertEquals(xmlProblem(grid), null);
 });
+
+Deno.test("the ./plots entry point loads no npm package (no tfjs), so drawing saved results is cheap", async () => {
+  const run = (path: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-npm", new URL(path, import.meta.url).pathname],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+  const plots = await run("../plots/mod.ts");
+  assertEquals(plots.code, 0, new TextDecoder().decode(plots.stderr));
+  // The check can fail: the library's entry point does load tfjs.
+  const lib = await run("../mod.ts");
+  assertEquals(lib.code === 0, false);
+});
