@@ -5,23 +5,16 @@
  * @module
  */
 import type { StepsTable } from "./steps.ts";
-import type { ExitPoint } from "./sweep.ts";
+import type { DepthPoint, ExitPoint } from "./sweep.ts";
 
-/** One row of a report: accuracy at a fixed loop count. */
-export interface ReportRow {
+/**
+ * One row of a report: a {@linkcode DepthPoint} with its depth named
+ * `loops`, as results.json has it.
+ */
+export type ReportRow = Omit<DepthPoint, "depth"> & {
   /** Loops per generated token. */
   loops: number;
-  /** `correct / total`. */
-  accuracy: number;
-  /** Lower end of the 95% Wilson interval. */
-  low: number;
-  /** Upper end of the 95% Wilson interval. */
-  high: number;
-  /** Problems answered exactly. */
-  correct: number;
-  /** Problems evaluated. */
-  total: number;
-}
+};
 
 /** The evaluation of one checkpoint (the `--json` output and `results.json`). */
 export interface SweepReport {
