@@ -113,27 +113,19 @@ export async function reproCommand(args: string[]): Promise<number> {
     );
   }
   const known = profileArms(profile as Profile);
-  const arms = (flags.arms as string | undefined)?.split(",").map((s) => {
-    const arm = known.find((a) => a.id.toLowerCase() === s.trim().toLowerCase());
-    if (!arm) {
-      throw new UsageError(
-        `--arms: unknown arm "${s}" in profile ${profile}; allowed: ${
-          known.map((a) => a.id).join(",")
-        }`,
-      );
-    }
-    return arm.id;
-  });
+  const arms = flags.arms === undefined ? undefined : allowedList(
+    flags.arms,
+    "arms",
+    known.map((a) => a.id),
+    (s) => known.find((a) => a.id.toLowerCase() === s.toLowerCase())?.id,
+  );
   const allowedSeeds = profileSeeds(profile as Profile);
-  const seeds = (flags.seeds as string | undefined)?.split(",").map((s) => {
-    const seed = Number(s.trim());
-    if (!allowedSeeds.includes(seed)) {
-      throw new UsageError(
-        `--seeds: "${s}" is not a seed of profile ${profile}; allowed: ${allowedSeeds.join(",")}`,
-      );
-    }
-    return seed;
-  });
+  const seeds = flags.seeds === undefined ? undefined : allowedList(
+    flags.seeds,
+    "seeds",
+    allowedSeeds.map(String),
+    (s) => allowedSeeds.find((x) => String(x) === s),
+  );
   const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
   const dataPath = (flags.data as string | undefined) ?? PAPER_TEST;
   // Every problem must fit every arm's model before arm A trains.
@@ -291,17 +283,12 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
   for (const flag of ["profile", "arms", "seeds", "data"]) {
     if (flags[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --pilot`);
   }
-  const candidates = (flags.candidates as string | undefined)?.split(",").map((s) => {
-    const c = PILOT_CANDIDATES.find((c) => c.name === s.trim());
-    if (!c) {
-      throw new UsageError(
-        `--candidates: unknown candidate "${s}"; allowed: ${
-          PILOT_CANDIDATES.map((c) => c.name).join(",")
-        }`,
-      );
-    }
-    return c;
-  });
+  const candidates = flags.candidates === undefined ? undefined : allowedList(
+    flags.candidates,
+    "candidates",
+    PILOT_CANDIDATES.map((c) => c.name),
+    (s) => PILOT_CANDIDATES.find((c) => c.name === s),
+  );
   const outDir = (flags.out as string | undefined) ?? "runs/pilot";
   await start(flags, "pilot", outDir);
   using stop = stopOnSignals();

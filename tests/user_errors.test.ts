@@ -117,6 +117,11 @@ Deno.test("every user error exits 2, names what is wrong, and changes no file", 
       ["repro", "--profile", "micro", "--data", f("five.jsonl"), "--out", f("repro")],
       ["five.jsonl:1", "arm A", "5 digits"],
     ],
+    // repro's lists: every item is one of the profile's (no "1.0" for seed 1, no empty item)
+    [["repro", "--profile", "micro", "--arms", "A,Z", "--out", f("repro")], ['"Z"', "A,B,C,D"]],
+    [["repro", "--profile", "study-micro", "--seeds", "1.0", "--out", f("r")], ['"1.0"', "1,2"]],
+    [["repro", "--profile", "study-micro", "--seeds", "1,", "--out", f("r")], ["item 2", "empty"]],
+    [["repro", "--pilot", "--candidates", "nope", "--out", f("r")], ['"nope"', "--candidates"]],
     ...[f("math_bad.jsonl"), f("math_empty.jsonl"), f("missing.jsonl"), f("folder")].map(
       (file): [string[], string[]] => [
         ["train", "--task", "gsm8k-synthetic", "--data", file, "--out", f("math")],
