@@ -29,5 +29,6 @@ export {
 } from "./svg.ts";
 export { accuracyChart, type AccuracyRun } from "./accuracy.ts";
 export { dynamicsChart, type DynamicsChartOptions, pcaChart } from "./dynamics.ts";
+export { dynamicsCsv, dynamicsTable } from "./dynamics_text.ts";
 export { bar, sparkline } from "./terminal.ts";
 export { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "./report_text.ts";
