@@ -113,14 +113,14 @@ export async function reproCommand(args: string[]): Promise<number> {
     );
   }
   const known = profileArms(profile as Profile);
-  const arms = flags.arms === undefined ? undefined : allowedList(
+  const arms = allowedList(
     flags.arms,
     "arms",
     known.map((a) => a.id),
     (s) => known.find((a) => a.id.toLowerCase() === s.toLowerCase())?.id,
   );
   const allowedSeeds = profileSeeds(profile as Profile);
-  const seeds = flags.seeds === undefined ? undefined : allowedList(
+  const seeds = allowedList(
     flags.seeds,
     "seeds",
     allowedSeeds.map(String),
@@ -154,11 +154,7 @@ export async function reproCommand(args: string[]): Promise<number> {
     console.log(`interrupted; checkpoints are in ${outDir}/arms (run again to resume)`);
     return 130;
   }
-  const command = ["deno task repro", ...args].join(" ");
-  await Deno.writeTextFile(
-    `${outDir}/results.json`,
-    JSON.stringify({ command, ...result }, null, 1),
-  );
+  const command = await writeResultsJson(outDir, args, result);
   const files = reportFiles(result, command);
   for (const [name, text] of Object.entries(files)) {
     await Deno.writeTextFile(`${outDir}/${name}`, text);
@@ -191,15 +187,15 @@ async function finetuneCommand(
     "seeds",
     spec.seeds.map(String),
     (s) => spec.seeds.find((x) => String(x) === s),
-  ).map(Number);
+  );
   const outDir = (flags.out as string | undefined) ?? `runs/repro-${profile}`;
   const backend = await start(flags, `profile ${profile}`, outDir);
   using stop = stopOnSignals();
   const result = await runFinetune({
     profile,
     outDir,
-    arms: flags.arms === undefined ? undefined : arms,
-    seeds: flags.seeds === undefined ? undefined : seeds,
+    arms,
+    seeds,
     finishedOnly: flags.report === true,
     provenance: await provenance(backend),
     signal: stop.signal,
@@ -209,11 +205,7 @@ async function finetuneCommand(
     console.log(`interrupted; checkpoints are in ${outDir} (run again to resume)`);
     return 130;
   }
-  const command = ["deno task repro", ...args].join(" ");
-  await Deno.writeTextFile(
-    `${outDir}/results.json`,
-    JSON.stringify({ command, ...result }, null, 1),
-  );
+  const command = await writeResultsJson(outDir, args, result);
   const markdown = finetuneMarkdown(result, command);
   await Deno.writeTextFile(`${outDir}/results.md`, markdown);
   if (result.models.length) {
@@ -261,14 +253,15 @@ function runPrinter(): (run: string, e: RunEvent) => void {
   };
 }
 
-// A comma list of allowed items: each one found, or a usage error naming it.
+// A comma list of allowed items (undefined when the flag is absent): each one
+// found, or a usage error naming it.
 function allowedList<T>(
   value: unknown,
   flag: string,
   allowed: readonly string[],
   find: (item: string) => T | undefined,
-): T[] {
-  if (value === undefined) return [];
+): T[] | undefined {
+  if (value === undefined) return undefined;
   return splitList(flag, String(value)).map((s) => {
     const item = find(s);
     if (item === undefined) {
@@ -283,7 +276,7 @@ async function pilotCommand(args: string[], flags: Record<string, unknown>): Pro
   for (const flag of ["profile", "arms", "seeds", "data"]) {
     if (flags[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --pilot`);
   }
-  const candidates = flags.candidates === undefined ? undefined : allowedList(
+  const candidates = allowedList(
     flags.candidates,
     "candidates",
     PILOT_CANDIDATES.map((c) => c.name),
@@ -325,6 +318,16 @@ async function start(flags: Record<string, unknown>, what: string, outDir: strin
   console.log(`backend ${backend}${products}, ${what}, output ${outDir}`);
   await Deno.mkdir(outDir, { recursive: true });
   return backend;
+}
+
+// results.json: the command that made it, then the result; returns the command.
+async function writeResultsJson(outDir: string, args: string[], result: object): Promise<string> {
+  const command = ["deno task repro", ...args].join(" ");
+  await Deno.writeTextFile(
+    `${outDir}/results.json`,
+    JSON.stringify({ command, ...result }, null, 1),
+  );
+  return command;
 }
 
 // The report's files: the four-arm report, or the seeded study's.
