@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { chainSeqLen } from "../tasks/chain.ts";
 import type { TrainConfig } from "../train/config.ts";
 
 /** The fine-tuning profiles: `finetune-micro` for tests, `finetune` for the results. */
@@ -120,6 +121,12 @@ const SHARED: Partial<TrainConfig> = {
   chain_steps_min: 1,
   chain_test_steps_max: 8,
   chain_distractors: 2,
+  // A question about every variable of a training chain: with the last
+  // link's digit alone, no base left chance (docs/results/finetune/pilot.md).
+  chain_questions: 0,
+  // The positions the fine-tuning's longest rows (8 steps, every question)
+  // need, so that the base has the arms' shape.
+  max_seq_len: chainSeqLen(8, 2, 0),
   d_model: 64,
   n_heads: 4,
   d_ff: 128,
@@ -135,6 +142,7 @@ const MICRO_SHARED: Partial<TrainConfig> = {
   ...SHARED,
   chain_test_steps_max: 3,
   chain_distractors: 1,
+  max_seq_len: chainSeqLen(3, 1, 0),
   d_model: 16,
   n_heads: 2,
   d_ff: 32,

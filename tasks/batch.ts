@@ -6,6 +6,8 @@
  * mask is 1 exactly where the next token belongs to the answer: the
  * leading space, every answer digit and the EOS (the design notes'
  * "loss on the answer tokens only", with target `" " + digits + EOS`).
+ * A problem's follow-up questions come after its target, before EOS; their
+ * answers are scored and their question text is not.
  *
  * @module
  */
@@ -62,11 +64,8 @@ export function encodeBatch(
   seqLen?: number,
 ): Batch {
   if (problems.length === 0) throw new Error("encodeBatch needs a problem");
-  const seqs = problems.map((p) => [
-    ...tokenizer.encode(p.prompt + p.target),
-    tokenizer.eosId,
-  ]);
-  const needed = Math.max(...seqs.map((s) => s.length - 1));
+  const encoded = problems.map((p) => encodeSequence(p, tokenizer));
+  const needed = Math.max(...encoded.map((e) => e.ids.length - 1));
   const shapeLen = (p: TextProblem) => "a" in p ? maxSeqLen(p as Problem) : 0;
   const len = seqLen ?? Math.max(needed, ...problems.map(shapeLen));
   if (!Number.isInteger(len) || len < needed) {
@@ -76,16 +75,46 @@ export function encodeBatch(
   const inputs = new Int32Array(n * len).fill(tokenizer.padId);
   const targets = new Int32Array(n * len).fill(tokenizer.padId);
   const mask = new Float32Array(n * len);
-  const promptLengths = problems.map((p) => tokenizer.encode(p.prompt).length);
-  seqs.forEach((seq, i) => {
+  encoded.forEach(({ ids, scored }, i) => {
     const row = i * len;
-    for (let t = 0; t < seq.length - 1; t++) {
-      inputs[row + t] = seq[t];
-      targets[row + t] = seq[t + 1];
-      if (t + 1 >= promptLengths[i]) mask[row + t] = 1;
+    for (let t = 0; t < ids.length - 1; t++) {
+      inputs[row + t] = ids[t];
+      targets[row + t] = ids[t + 1];
+      mask[row + t] = scored[t + 1];
     }
   });
+  const promptLengths = encoded.map((e) => e.promptLength);
   return { inputs, targets, mask, batch: n, seqLen: len, promptLengths };
+}
+
+// A problem's ids (prompt, target, each follow-up's question and answer,
+// EOS) and which of them are scored: the answers and EOS, not the questions.
+function encodeSequence(
+  p: TextProblem,
+  tokenizer: Tokenizer,
+): { ids: number[]; scored: number[]; promptLength: number } {
+  const ids: number[] = [], scored: number[] = [];
+  const push = (text: string, score: number) => {
+    for (const id of tokenizer.encode(text)) {
+      ids.push(id);
+      scored.push(score);
+    }
+  };
+  // The prompt and target encode together, as a tokenizer that merges
+  // characters across the boundary would.
+  const promptLength = tokenizer.encode(p.prompt).length;
+  const first = tokenizer.encode(p.prompt + p.target);
+  first.forEach((id, t) => {
+    ids.push(id);
+    scored.push(t >= promptLength ? 1 : 0);
+  });
+  for (const f of p.followUps ?? []) {
+    push(f.prompt, 0);
+    push(f.target, 1);
+  }
+  ids.push(tokenizer.eosId);
+  scored.push(1);
+  return { ids, scored, promptLength };
 }
 
 /** Encodes the prompts and the number of answer tokens to generate. */

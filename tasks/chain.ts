@@ -101,6 +101,17 @@ export interface ChainOptions {
   readonly order?: ChainOrder;
   /** Share of structures in the test split (default 0.1). */
   readonly testFraction?: number;
+  /**
+   * Questions per training problem (default 1; 0 = one about every
+   * variable). The first always asks for the last link of the chain; the
+   * others ask about other variables, chain or distractor, in random order
+   * (`c=a+3;a=4;d=a-1;b=c+2;?b=9;?d=3;?a=4`), as follow-ups whose answers
+   * are trained too. Each answer is a function of the definitions alone,
+   * so every variable's value becomes a training signal: the last link's
+   * digit alone depends on every step jointly and gives gradient descent
+   * almost nothing to start from. Test problems ask one question.
+   */
+  readonly questions?: number;
 }
 
 /** Options of {@linkcode generateChainProblems}. */
@@ -184,6 +195,7 @@ interface Resolved {
   ops: readonly ChainOp[];
   order: ChainOrder;
   testFraction: number;
+  questions: number;
 }
 
 function resolve(o: ChainOptions): Resolved {
@@ -215,6 +227,12 @@ function resolve(o: ChainOptions): Resolved {
   if (ops.length === 0 || ops.some((op) => op !== "+" && op !== "-" && op !== "*")) {
     throw new Error(`chain: ops must be some of +, -, *, got ${JSON.stringify(ops)}`);
   }
+  const questions = o.questions ?? 1;
+  if (!int(questions, 0)) {
+    throw new Error(
+      `chain: questions must be an integer >= 0 (0 = every variable), got ${questions}`,
+    );
+  }
   const order = o.order ?? "shuffled";
   if (!(CHAIN_ORDERS as readonly string[]).includes(order)) {
     throw new Error(`chain: order must be one of ${CHAIN_ORDERS.join(", ")}, got ${order}`);
@@ -228,6 +246,7 @@ function resolve(o: ChainOptions): Resolved {
     ops,
     order,
     testFraction: o.testFraction ?? 0.1,
+    questions,
   };
 }
 
@@ -239,12 +258,14 @@ function drawStep(rng: Rng, ops: readonly ChainOp[]): ChainStep {
 
 /**
  * One problem of `steps` steps drawn from `rng`, in `split`-independent
- * form (the caller checks the split).
+ * form (the caller checks the split); its follow-up questions, if any, are
+ * drawn from `questionRng`.
  */
 export function generateChainProblem(
   rng: Rng,
   steps: number,
-  options: Pick<ChainOptions, "distractors" | "ops" | "order"> = {},
+  options: Pick<ChainOptions, "distractors" | "ops" | "order" | "questions"> = {},
+  questionRng: Rng = rng,
 ): ChainProblem {
   const distractorCount = options.distractors ?? 2;
   const ops = options.ops ?? ["+", "-"];
@@ -277,8 +298,9 @@ export function generateChainProblem(
     ? inOrder(rng, chainDefs, distractors, extraDefs)
     : shuffled(rng, [...chainDefs, ...extraDefs]);
   const query = chainNames[steps];
-  const answer = String(chainValues(structure)[steps]);
-  return {
+  const values = chainValues(structure);
+  const answer = String(values[steps]);
+  const problem: ChainProblem = {
     prompt: `${defs.join(";")};?${query}=`,
     target: answer,
     answer,
@@ -287,15 +309,34 @@ export function generateChainProblem(
     key: chainStructureKey(structure),
     query,
   };
+  const questions = options.questions ?? 1;
+  if (questions === 1) return problem;
+  // The other variables' values, then a random `questions - 1` of them
+  // (all with 0) in random order.
+  const others = [
+    ...chainNames.slice(0, steps).map((name, i) => ({ name, value: values[i] })),
+    ...distractors.map((d, i) => ({
+      name: extra[i],
+      value: d.kind === "literal" ? d.value : applyChainOp(values[d.from], d.op, d.operand),
+    })),
+  ];
+  const asked = shuffled(questionRng, others).slice(
+    0,
+    questions === 0 ? others.length : questions - 1,
+  );
+  return {
+    ...problem,
+    followUps: asked.map(({ name, value }) => ({ prompt: `;?${name}=`, target: String(value) })),
+  };
 }
 
-// All definitions in random order.
-function shuffled(rng: Rng, defs: string[]): string[] {
-  for (let i = defs.length - 1; i > 0; i--) {
+// The items in random order (in place).
+function shuffled<T>(rng: Rng, items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
-    [defs[i], defs[j]] = [defs[j], defs[i]];
+    [items[i], items[j]] = [items[j], items[i]];
   }
-  return defs;
+  return items;
 }
 
 // The chain in its order; each distractor after the chain definition it
@@ -336,6 +377,9 @@ export function generateChainProblems(options: ChainGenerateOptions): ChainProbl
   }
   const [lo, hi] = split === "test" ? [r.testStepsMin, r.testStepsMax] : [r.stepsMin, r.stepsMax];
   const rng = new Rng(seed);
+  // Questions have their own stream, so the problems are the same whatever
+  // the number of questions.
+  const questionRng = new Rng(mixSeed(seed, 0x9e57));
   const seen = new Set<string>();
   const out: ChainProblem[] = [];
   const patience = 20_000;
@@ -346,7 +390,7 @@ export function generateChainProblems(options: ChainGenerateOptions): ChainProbl
           `${patience} draws in a row gave no new one`,
       );
     }
-    const p = generateChainProblem(rng, rng.int(lo, hi), r);
+    const p = generateChainProblem(rng, rng.int(lo, hi), r, questionRng);
     if (chainSplitOf(p.key, r.testFraction) !== split) continue;
     if (options.unique) {
       if (seen.has(p.prompt)) continue;
@@ -359,19 +403,23 @@ export function generateChainProblems(options: ChainGenerateOptions): ChainProbl
 }
 
 /**
- * Model input length every problem with at most `maxSteps` steps fits in:
- * the literal (`a=4;`, 4 characters), 6 per step and per distractor
- * (`b=a+3;`; a literal distractor is shorter), the question (`?b=`), the
- * one-digit answer.
+ * Model input length every problem with at most `maxSteps` steps and
+ * `questions` questions (0 = every variable) fits in: the literal (`a=4;`,
+ * 4 characters), 6 per step and per distractor (`b=a+3;`; a literal
+ * distractor is shorter), the question (`?b=`), the one-digit answer, and
+ * 5 per follow-up question (`;?d=3`).
  */
-export function chainSeqLen(maxSteps: number, distractors: number): number {
-  return 4 + 6 * (maxSteps + distractors) + 3 + 1;
+export function chainSeqLen(maxSteps: number, distractors: number, questions = 1): number {
+  const others = maxSteps + distractors;
+  const followUps = questions === 0 ? others : Math.min(questions - 1, others);
+  return 4 + 6 * (maxSteps + distractors) + 3 + 1 + 5 * followUps;
 }
 
 /**
  * The chain task: train and test problems with disjoint structures, the
  * 44-symbol {@linkcode CHAIN_TOKENIZER}, and exact match of the one-digit
- * answer. `seqLen` covers the longest problem of either split.
+ * answer. Train problems ask `questions` questions, test problems one.
+ * `seqLen` covers the longest problem of either split.
  *
  * @example
  * ```ts
@@ -387,11 +435,21 @@ export function chainTask(options: ChainOptions = {}): Task<ChainProblem> {
     ? `${r.stepsMin}-${r.stepsMax}`
     : `${r.stepsMin}-${r.stepsMax}-test-${r.testStepsMin}-${r.testStepsMax}`;
   return {
-    name: `chain-${range}-d${r.distractors}`,
+    name: `chain-${range}-d${r.distractors}${r.questions === 1 ? "" : `-q${r.questions}`}`,
     tokenizer: CHAIN_TOKENIZER,
-    seqLen: chainSeqLen(Math.max(r.stepsMax, r.testStepsMax), r.distractors),
+    seqLen: Math.max(
+      chainSeqLen(r.stepsMax, r.distractors, r.questions),
+      chainSeqLen(r.testStepsMax, r.distractors),
+    ),
     sample: (split, seed, count, unique = false) =>
-      generateChainProblems({ ...options, split, seed, count, unique }),
+      generateChainProblems({
+        ...options,
+        questions: split === "train" ? r.questions : 1,
+        split,
+        seed,
+        count,
+        unique,
+      }),
     isCorrect: (problem, decoded) => decoded === problem.target,
   };
 }

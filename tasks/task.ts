@@ -7,6 +7,14 @@
  */
 import type { Split } from "./split.ts";
 
+/** A further question asked after a problem's target, in training only. */
+export interface FollowUp {
+  /** The question's text, read by the model (not scored). */
+  readonly prompt: string;
+  /** Its answer, scored like the target. */
+  readonly target: string;
+}
+
 /** A problem as text: the model reads `prompt` and must emit `target` then EOS. */
 export interface TextProblem {
   /** What the model reads. */
@@ -15,6 +23,12 @@ export interface TextProblem {
   readonly target: string;
   /** The answer in its ordinary written form (for reports). */
   readonly answer: string;
+  /**
+   * Questions about the same prompt that a training sequence goes on to ask
+   * after `target` (each answered, teacher-forced), so that one sequence
+   * trains several answers. Evaluation asks only the first question.
+   */
+  readonly followUps?: readonly FollowUp[];
 }
 
 /** Turns text into ids and back, with padding and end-of-sequence ids. */

@@ -307,3 +307,85 @@ Deno.test("chain_ops: +-* draws multiplications by 3, 7 or 9; the default only +
   assertEquals([...opsOf("+-")].sort(), ["+", "-"]);
   assertThrows(() => resolveConfig({ chain_ops: "*" }), ConfigError, "chain_ops");
 });
+
+Deno.test("chain questions: the last link first, then other variables, answers from the prompt", () => {
+  const plain = draw("train", 300, 6);
+  const asked = draw("train", 300, 6, { questions: 0 });
+  const three = draw("train", 300, 6, { questions: 3 });
+  for (const [i, p] of asked.entries()) {
+    const q = parse(p.prompt);
+    // The first question is the one a single-question problem asks.
+    assertEquals(String(q.value(q.query)), p.target, p.prompt);
+    assertEquals(p.followUps?.length, q.defs.size - 1, p.prompt);
+    const names = p.followUps!.map((f) => {
+      const m = /^;\?([a-z])=$/.exec(f.prompt);
+      assert(m, f.prompt);
+      assertEquals(f.target, String(q.value(m[1])), `${p.prompt} ${f.prompt}`);
+      return m[1];
+    });
+    // Every other variable once; never the first question again.
+    assertEquals(new Set(names).size, names.length);
+    assert(!names.includes(q.query));
+    assertEquals(three[i].followUps?.length, 2);
+    // Follow-ups are drawn after the problem: the same problems as one question.
+    assertEquals(three[i].prompt, plain[i].prompt);
+    assertEquals(p.prompt, plain[i].prompt);
+  }
+  assertEquals(plain[0].followUps, undefined);
+  // Orders vary: the first follow-up is not always the same kind of variable.
+  assert(new Set(asked.map((p) => p.followUps![0].target)).size > 5);
+});
+
+Deno.test("chain questions: test problems ask one; seqLen covers the longest training row", () => {
+  const task = chainTask({ stepsMax: 4, distractors: 2, questions: 0 });
+  assertEquals(task.name, "chain-1-4-d2-q0");
+  for (const p of task.sample("test", 1, 100)) assertEquals(p.followUps, undefined);
+  const rows = task.sample("train", 1, 400);
+  assert(rows.every((p) => p.followUps !== undefined));
+  const longest = Math.max(
+    ...rows.map((p) =>
+      (p.prompt + p.target + p.followUps!.map((f) => f.prompt + f.target).join("")).length
+    ),
+  );
+  assertEquals(task.seqLen, longest); // the EOS is the last target: rows need length exactly
+  assertEquals(task.seqLen, 4 + 6 * 6 + 4 + 5 * 6);
+  assertThrows(() => chainTask({ questions: -1 }), Error, "questions");
+  assertThrows(() => resolveConfig({ chain_questions: 27 }), ConfigError, "chain_questions");
+});
+
+Deno.test("chain questions: each follow-up's answer and the EOS are scored, not its question", () => {
+  const c = resolveConfig({ task: "chain", chain_questions: 3, chain_distractors: 1 });
+  const task = taskOf(c);
+  const batch = trainBatch({ ...c, batch_size: 2 }, 0, task);
+  const [p] = task.sample("train", 0, 1); // not the batch's draw: only the layout matters
+  assert(p.followUps?.length === 2);
+  for (let r = 0; r < 2; r++) {
+    const row = Array.from(batch.targets.subarray(r * task.seqLen, (r + 1) * task.seqLen));
+    const mask = Array.from(batch.mask.subarray(r * task.seqLen, (r + 1) * task.seqLen));
+    const text = CHAIN_TOKENIZER.decode(row.filter((id) => id !== CHAIN_TOKENIZER.eosId));
+    // Scored: the three one-digit answers and the EOS, nothing else.
+    const scored = row.filter((_, t) => mask[t] === 1);
+    assertEquals(scored.length, 4, text);
+    assertEquals(scored[3], CHAIN_TOKENIZER.eosId);
+    for (const id of scored.slice(0, 3)) assert(id >= 0 && id <= 9, text);
+    // Each scored digit follows an "=" of a question.
+    const inputs = Array.from(batch.inputs.subarray(r * task.seqLen, (r + 1) * task.seqLen));
+    mask.forEach((m, t) => {
+      if (m === 1 && row[t] !== CHAIN_TOKENIZER.eosId) {
+        assertEquals(CHAIN_TOKENIZER.decode([inputs[t]]), "=");
+        assertEquals(CHAIN_TOKENIZER.decode([inputs[t - 2]]), "?");
+      }
+    });
+  }
+});
+
+Deno.test("max_seq_len: 0 is the task's need; more keeps a bigger shape; fewer is an error", () => {
+  const c = resolveConfig({ task: "chain" });
+  const need = taskOf(c).seqLen;
+  assertEquals(modelConfigOf(c).max_seq_len, need);
+  assertEquals(modelConfigOf({ ...c, max_seq_len: need + 50 }).max_seq_len, need + 50);
+  // The batches stay as long as the task needs.
+  assertEquals(trainBatch({ ...c, max_seq_len: need + 50, batch_size: 2 }, 0).seqLen, need);
+  assertThrows(() => modelConfigOf({ ...c, max_seq_len: need - 1 }), ConfigError, "max_seq_len");
+  assertThrows(() => resolveConfig({ max_seq_len: -1 }), ConfigError, "max_seq_len");
+});

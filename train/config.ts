@@ -25,7 +25,7 @@ export const TASKS = ["addition", "multiplication", "gsm8k-synthetic", "chain"] 
 export const TOKENIZERS = ["char", "bpe"] as const;
 
 /** Full training configuration (model, data, loop sampler, optimiser, run). */
-export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_len"> {
+export interface TrainConfig extends Omit<ModelConfig, "vocab_size"> {
   /** Task: arithmetic, synthetic multi-step math word problems, or variable chains. */
   task: typeof TASKS[number];
   /** Digits per operand. */
@@ -52,6 +52,8 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size" | "max_seq_l
   chain_order: ChainOrder;
   /** Operations of a chain step: `+-` (add or subtract a digit) or `+-*` (also multiply by 3, 7 or 9). */
   chain_ops: typeof CHAIN_OP_SETS[number];
+  /** Questions per training chain problem: the last link, then others (0 = every variable; chain). */
+  chain_questions: number;
   /** Loop-count sampler. */
   loop_sampler: LoopSpec["kind"];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
@@ -158,6 +160,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   chain_distractors: 2,
   chain_order: "shuffled",
   chain_ops: "+-",
+  chain_questions: 1,
   d_model: 32,
   n_heads: 4,
   d_ff: 64,
@@ -170,6 +173,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   injection: "none",
   init_state: "embedding",
   init_std: 0.08,
+  max_seq_len: 0,
   loop_sampler: "fixed",
   loops: 4,
   loop_mu: 2,
@@ -290,6 +294,11 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
     CHAIN_ORDERS,
   ),
   chain_ops: choice("operations of a chain step, mod 10 (*: by 3, 7 or 9)", CHAIN_OP_SETS),
+  chain_questions: int(
+    "questions per training chain problem: the last link, then other variables (0 = all)",
+    0,
+    26,
+  ),
   d_model: int("width of the latent state", 1, 16384),
   n_heads: int("attention heads (must divide d_model)", 1, 1024),
   d_ff: int("MLP hidden width", 1, 65536),
@@ -302,6 +311,11 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = {
   injection: choice("input injection into each loop", INJECTIONS),
   init_state: choice("initial loop state", INIT_STATES),
   init_std: num("std of the normal weight init", 0, Infinity, true),
+  max_seq_len: int(
+    "positions of the model (0 = what the task needs; more lets a fine-tuning on longer problems keep its shape)",
+    0,
+    1 << 20,
+  ),
   loop_sampler: choice("loop-count sampler", LOOP_KINDS),
   loops: int("fixed loop count (the training depth)", 1, 10000),
   loop_mu: num("log-normal mu", -Infinity),

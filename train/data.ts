@@ -12,7 +12,7 @@ import { type Batch, encodeBatch } from "../tasks/batch.ts";
 import { type ChainOp, chainTask } from "../tasks/chain.ts";
 import { loadMathDataTaskSync, mathTask } from "../tasks/math/math_task.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
-import type { TrainConfig } from "./config.ts";
+import { ConfigError, type TrainConfig } from "./config.ts";
 
 /**
  * The task a training config names: arithmetic, math word problems
@@ -35,6 +35,7 @@ export function taskOf(
         | "chain_distractors"
         | "chain_order"
         | "chain_ops"
+        | "chain_questions"
       >
     >,
 ): Task {
@@ -47,6 +48,7 @@ export function taskOf(
       distractors: c.chain_distractors ?? 2,
       order: c.chain_order ?? "shuffled",
       ops: [...(c.chain_ops ?? "+-")] as ChainOp[],
+      questions: c.chain_questions ?? 1,
     });
   }
   if (c.task === "gsm8k-synthetic") {
@@ -61,11 +63,22 @@ export function taskOf(
   });
 }
 
-/** The model config a training config describes, for its task. */
+/**
+ * The model config a training config describes, for its task. Its
+ * positions are `max_seq_len`, or what the task needs when that is 0; fewer
+ * than the task needs is a {@linkcode ConfigError}.
+ */
 export function modelConfigOf(c: TrainConfig, task: Task = taskOf(c)): ModelConfig {
+  const positions = c.max_seq_len ?? 0;
+  if (positions !== 0 && positions < task.seqLen) {
+    throw new ConfigError(
+      `config key "max_seq_len" must be 0 or at least the ${task.seqLen} positions task ` +
+        `${task.name} needs, got ${positions}`,
+    );
+  }
   return {
     vocab_size: task.tokenizer.vocabSize,
-    max_seq_len: task.seqLen,
+    max_seq_len: positions || task.seqLen,
     d_model: c.d_model,
     n_heads: c.n_heads,
     d_ff: c.d_ff,

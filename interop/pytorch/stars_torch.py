@@ -188,11 +188,13 @@ def dropout_mask(seed, rate, index):
 DEFAULTS = {
     "task": "addition", "digits": 4, "reverse": True, "steps_min": 2, "steps_max": 4, "data": "",
     "tokenizer": "char", "chain_steps_min": 1, "chain_steps_max": 4, "chain_test_steps_max": 0,
-    "chain_distractors": 2, "chain_order": "shuffled", "chain_ops": "+-", "d_model": 32,
+    "chain_distractors": 2, "chain_order": "shuffled", "chain_ops": "+-", "chain_questions": 1,
+    "d_model": 32,
     "n_heads": 4, "d_ff": 64,
     "n_layers": 1, "prelude_layers": 0,
     "coda_layers": 0, "dropout": 0, "norm_placement": "sandwich_dual", "norm_type": "layernorm",
-    "injection": "none", "init_state": "embedding", "init_std": 0.08, "loop_sampler": "fixed",
+    "injection": "none", "init_state": "embedding", "init_std": 0.08, "max_seq_len": 0,
+    "loop_sampler": "fixed",
     "loops": 4, "loop_mu": 2, "loop_sigma": 0.7, "loop_min": 1, "loop_max": 100, "loop_lambda": 5,
     "loop_mean": 32, "loop_backprop": 8, "reg_weight": 0, "reg_kind": "spectral", "reg_iters": 1,
     "reg_mode": "jvp", "reg_warmup": 0, "reg_samples": 1, "reg_probe": "gaussian", "reg_eps": 0.1,
@@ -216,7 +218,7 @@ SUPPORTED = {
 # Keys that only the toolkit's own runs read (evaluation, backend).
 IGNORED = ("eval_size", "eval_every", "eval_loops", "backend", "steps_min", "steps_max", "chain_steps_min",
            "chain_steps_max", "chain_test_steps_max", "chain_distractors", "chain_order",
-           "chain_ops")
+           "chain_ops", "chain_questions")
 
 
 def resolve_config(partial):
@@ -331,7 +333,12 @@ def model_config_of(c, task):
     """train/data.ts modelConfigOf, in its key order."""
     keys = ["d_model", "n_heads", "d_ff", "n_layers", "prelude_layers", "coda_layers", "dropout",
             "norm_placement", "norm_type", "injection", "init_state", "init_std"]
-    return {"vocab_size": task["vocab_size"], "max_seq_len": task["seq_len"], **{k: c[k] for k in keys}}
+    positions = c["max_seq_len"]
+    if positions != 0 and positions < task["seq_len"]:
+        raise InputError(f'config key "max_seq_len" must be 0 or at least the {task["seq_len"]} '
+                         f'positions the task needs, got {positions}')
+    return {"vocab_size": task["vocab_size"], "max_seq_len": positions or task["seq_len"],
+            **{k: c[k] for k in keys}}
 
 
 def _norms(placement):
