@@ -326,7 +326,7 @@ export {
   type ModelDynamicsOptions,
 } from "./eval/dynamics.ts";
 export { pca2, type Projection2D } from "./eval/pca.ts";
-export { type FitLimits, type Unfit, unfitReason } from "./eval/fit.ts";
+export { type Unfit, unfitReason } from "./eval/fit.ts";
 export { type ReportRow, type SweepReport } from "./eval/report.ts";
 export * from "./plots/mod.ts";
 

@@ -7,7 +7,7 @@
 import { useBackend } from "../core/backend.ts";
 import { decodeMemoryPerRow } from "../eval/decode.ts";
 import { type ExitRule, parseExitRule } from "../eval/exit.ts";
-import { type FitLimits, type Unfit, unfitReason } from "../eval/fit.ts";
+import { type Unfit, unfitReason } from "../eval/fit.ts";
 import type { SweepReport } from "../eval/report.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "../plots/report_text.ts";
 import { DEFAULT_DEPTH_GRID, depthSweepByProblem, exitSweep } from "../eval/sweep.ts";
@@ -16,16 +16,12 @@ import { problemSteps, stepsTable, stepsTableMarkdown } from "../eval/steps.ts";
 import type { ModelConfig } from "../models/config.ts";
 import type { Problem } from "../tasks/arithmetic.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
-import type { Task } from "../tasks/task.ts";
+import type { FileProblem, Task, TextProblem } from "../tasks/task.ts";
 import type { TrainConfig } from "../train/config.ts";
 import type { OpenedWeights } from "../train/weights.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { heldOutProblems, taskOf } from "../train/data.ts";
 import { formatBytes, memoryLimit } from "../train/memory.ts";
-import type { TextProblem } from "../tasks/task.ts";
-import { parseArithmeticJsonl } from "../tasks/paper_data.ts";
-import { loadMathJsonl } from "../tasks/math/load.ts";
-import { isMathTask } from "../tasks/math/math_task.ts";
 import {
   backendFlag,
   BLAS_HELP,
@@ -350,12 +346,6 @@ export interface TestProblemOptions {
   flag?: string;
 }
 
-/** What an arithmetic run was trained on (digits and operation), for the fit check. */
-export function fitLimits(config: TrainConfig): FitLimits {
-  if (config.task === "gsm8k-synthetic" || config.task === "chain") return {};
-  return { digits: config.digits, op: config.task === "multiplication" ? "*" : "+" };
-}
-
 /**
  * The test problems of a run: `--data` (or the run's held-out set), the
  * first `limit`. Every problem from a file must fit the run's model (see
@@ -375,12 +365,11 @@ export async function testProblems(
   }
   const flag = options.flag ?? "data";
   const file = flags.data;
-  const entries = (await readTestFile(flag, file, config, task)).slice(0, limit);
+  const entries = (await readTestFile(flag, file, task)).slice(0, limit);
   if (entries.length === 0) throw new UsageError(`--${flag}: no problems in "${file}"`);
-  const limits = fitLimits(config);
   const problems: TextProblem[] = [], unfit: Unfit[] = [];
   for (const e of entries) {
-    const reason = e.reason ?? unfitReason(task, e.problem!, limits);
+    const reason = e.reason ?? unfitReason(task, e.problem!);
     if (reason === undefined) problems.push(e.problem!);
     else unfit.push({ line: e.line, reason });
   }
@@ -411,12 +400,12 @@ export async function arithmeticTestFile(
   file: string,
   runs: { name: string; config: TrainConfig }[],
 ): Promise<Problem[]> {
-  const entries = await readTestFile(flag, file, runs[0].config, taskOf(runs[0].config));
+  const entries = await readTestFile(flag, file, taskOf(runs[0].config));
   if (entries.length === 0) throw new UsageError(`--${flag}: no problems in "${file}"`);
   for (const { name, config } of runs) {
-    const task = taskOf(config), limits = fitLimits(config);
+    const task = taskOf(config);
     for (const e of entries) {
-      const reason = unfitReason(task, e.problem!, limits);
+      const reason = e.reason ?? unfitReason(task, e.problem!);
       if (reason !== undefined) {
         throw new UsageError(
           `--${flag}: ${file}:${e.line}: does not fit the model of ${name}: ${reason}; ` +
@@ -426,12 +415,6 @@ export async function arithmeticTestFile(
     }
   }
   return entries.map((e) => e.problem as Problem);
-}
-
-interface Entry {
-  line: number;
-  problem?: TextProblem;
-  reason?: string;
 }
 
 // A path, or the URL of a file packaged with the toolkit: file: from a
@@ -449,35 +432,15 @@ async function readText(file: string): Promise<string> {
 }
 
 // Reads a test file as the run's task formats it, each problem with its line.
-async function readTestFile(
-  flag: string,
-  file: string,
-  config: TrainConfig,
-  task: Task,
-): Promise<Entry[]> {
-  if (config.task === "chain") {
+async function readTestFile(flag: string, file: string, task: Task): Promise<FileProblem[]> {
+  if (!task.parseTestFile) {
     throw new UsageError(
-      `--${flag}: a chain run is evaluated on its own generated test split (structures disjoint ` +
-        "from training; chain_test_steps_max sets its longest chains): leave out --data",
+      `--${flag}: task ${task.name} reads no test file: its runs are evaluated on its own ` +
+        "generated test split (structures disjoint from training): leave out --data",
     );
   }
   try {
-    if (isMathTask(task)) {
-      const items = await loadMathJsonl(file);
-      return items.map((item) => {
-        try {
-          return { line: item.line, problem: task.problemsFrom([item], file)[0] };
-        } catch (e) {
-          // The task's own check: characters outside the vocabulary, too long.
-          const reason = (e as Error).message.replace(`${file}:${item.line}: `, "");
-          return { line: item.line, reason };
-        }
-      });
-    }
-    const text = await readText(file);
-    const problems = parseArithmeticJsonl(text, file, { reverse: config.reverse });
-    const lines = text.split(/\r?\n/).flatMap((raw, i) => raw.trim() === "" ? [] : [i + 1]);
-    return problems.map((problem, k) => ({ line: lines[k], problem }));
+    return task.parseTestFile(await readText(file), file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
       throw new UsageError(`--${flag}: cannot read "${file}" (${fileReason(e)})`);

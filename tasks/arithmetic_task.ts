@@ -4,9 +4,9 @@
  * @module
  */
 import { isCorrect, type Op, type Problem } from "./arithmetic.ts";
-import { maxSeqLen } from "./batch.ts";
 import { generateProblems } from "./generate.ts";
-import type { Task } from "./task.ts";
+import { parseArithmeticJsonl } from "./paper_data.ts";
+import type { FileProblem, Task } from "./task.ts";
 import { ARITHMETIC_TOKENIZER, MULTIPLICATION_TOKENIZER } from "./tokenizer.ts";
 
 /** Options of {@linkcode arithmeticTask}. */
@@ -20,8 +20,22 @@ export interface ArithmeticTaskOptions {
 }
 
 /**
+ * The row length (in the task's batches) a problem of this shape can need: its prompt, a space,
+ * the most result digits its operands' digit counts allow, and EOS, less
+ * one (inputs and targets are shifted by one). 16 for 4-digit addition.
+ */
+export function maxSeqLen(problem: Problem): number {
+  const da = String(problem.a).length;
+  const db = String(problem.b).length;
+  const most = problem.op === "+" ? Math.max(da, db) + 1 : da + db;
+  return problem.prompt.length + most + 1;
+}
+
+/**
  * The arithmetic task: the paper's format, train and test splits disjoint by
- * operand pair.
+ * operand pair. It reads the paper's test files (addition, formatted with
+ * the task's `reverse`), and a problem with longer operands or another
+ * operation than it trains on is outside it.
  *
  * @example
  * ```ts
@@ -44,5 +58,22 @@ export function arithmeticTask(options: ArithmeticTaskOptions): Task<Problem> {
     sample: (split, seed, count, unique = false) =>
       generateProblems({ digits, count, seed, split, op, reverse, unique }),
     isCorrect,
+    parseTestFile: (text, file) => withLines(text, parseArithmeticJsonl(text, file, { reverse })),
+    unfit: (p) => {
+      if (p.op !== op) return `a "${p.op}" problem, but the model was trained on "${op}"`;
+      for (const x of [p.a, p.b]) {
+        const n = String(x).length;
+        if (n > digits) {
+          return `operand ${x} has ${n} digits, more than the ${digits} the model was trained on`;
+        }
+      }
+      return undefined;
+    },
   };
+}
+
+// Each problem with its line: the file's non-blank lines, in order.
+function withLines(text: string, problems: Problem[]): FileProblem<Problem>[] {
+  const lines = text.split(/\r?\n/).flatMap((raw, i) => raw.trim() === "" ? [] : [i + 1]);
+  return problems.map((problem, k) => ({ line: lines[k], problem }));
 }

@@ -12,9 +12,7 @@
  * @module
  */
 
-import type { Problem } from "./arithmetic.ts";
 import type { TextProblem, Tokenizer } from "./task.ts";
-import { ARITHMETIC_TOKENIZER } from "./tokenizer.ts";
 
 /** A teacher-forcing batch as flat row-major `[batch, seqLen]` arrays. */
 export interface Batch {
@@ -41,33 +39,19 @@ export interface PromptBatch {
 }
 
 /**
- * The row length a problem of this shape can need: its prompt, a space,
- * the most result digits its operands' digit counts allow, and EOS, less
- * one (inputs and targets are shifted by one). 16 for 4-digit addition.
- */
-export function maxSeqLen(problem: Problem): number {
-  const da = String(problem.a).length;
-  const db = String(problem.b).length;
-  const most = problem.op === "+" ? Math.max(da, db) + 1 : da + db;
-  return problem.prompt.length + most + 1;
-}
-
-/**
- * Encodes problems into a batch. `seqLen` defaults to the largest
- * {@linkcode maxSeqLen} of the problems, so it depends only on their digit
- * counts (16 for 4-digit addition, whatever the sums); a given `seqLen`
- * shorter than a row actually needs is an error.
+ * Encodes problems into a batch of rows `seqLen` long (default: the
+ * longest row's need; a task's `seqLen` keeps every batch of it one shape).
+ * A given `seqLen` shorter than a row needs is an error.
  */
 export function encodeBatch(
   problems: readonly TextProblem[],
-  tokenizer: Tokenizer = ARITHMETIC_TOKENIZER,
+  tokenizer: Tokenizer,
   seqLen?: number,
 ): Batch {
   if (problems.length === 0) throw new Error("encodeBatch needs a problem");
   const encoded = problems.map((p) => encodeSequence(p, tokenizer));
   const needed = Math.max(...encoded.map((e) => e.ids.length - 1));
-  const shapeLen = (p: TextProblem) => "a" in p ? maxSeqLen(p as Problem) : 0;
-  const len = seqLen ?? Math.max(needed, ...problems.map(shapeLen));
+  const len = seqLen ?? needed;
   if (!Number.isInteger(len) || len < needed) {
     throw new Error(`seqLen ${len} is too short: the batch needs ${needed}`);
   }
@@ -120,7 +104,7 @@ function encodeSequence(
 /** Encodes the prompts and the number of answer tokens to generate. */
 export function encodePrompts(
   problems: readonly TextProblem[],
-  tokenizer: Tokenizer = ARITHMETIC_TOKENIZER,
+  tokenizer: Tokenizer,
 ): PromptBatch {
   return {
     prompts: problems.map((p) => tokenizer.encode(p.prompt)),

@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
- * import { encodeBatch, generateProblems } from "./mod.ts";
- * const train = generateProblems({ digits: 4, count: 8, seed: 1, split: "train" });
- * const batch = encodeBatch(train); // batch.seqLen <= 16
+ * import { arithmeticTask, encodeBatch } from "./mod.ts";
+ * const task = arithmeticTask({ digits: 4 });
+ * const train = task.sample("train", 1, 8);
+ * const batch = encodeBatch(train, task.tokenizer, task.seqLen); // batch.seqLen === 16
  * ```
  *
  * @module

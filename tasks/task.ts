@@ -45,7 +45,21 @@ export interface Tokenizer {
   decode(ids: ArrayLike<number>): string;
 }
 
-/** A task: its tokenizer, sequence length, problem source and checker. */
+/** One problem of a test file, or why its line cannot be one. */
+export interface FileProblem<P extends TextProblem = TextProblem> {
+  /** 1-based line of the file. */
+  readonly line: number;
+  /** The problem, as the task formats it. */
+  readonly problem?: P;
+  /** Why the line is no problem of this task's model (then `problem` is absent). */
+  readonly reason?: string;
+}
+
+/**
+ * A task: its tokenizer, sequence length, problem source and checker, and,
+ * where it has one, its test-file format and the limits of what its models
+ * were trained on.
+ */
 export interface Task<P extends TextProblem = TextProblem> {
   /** Short name, e.g. `addition-4`. */
   readonly name: string;
@@ -60,4 +74,15 @@ export interface Task<P extends TextProblem = TextProblem> {
   sample(split: Split, seed: number, count: number, unique?: boolean): P[];
   /** Whether a decoded output (the text before EOS) answers the problem exactly. */
   isCorrect(problem: P, decoded: string): boolean;
+  /**
+   * Reads a test file's text as this task formats its problems, one entry
+   * per problem line; throws (naming the file and line) when the file is
+   * not in the task's format. Absent when the task reads no test files.
+   */
+  parseTestFile?(text: string, file: string): FileProblem<P>[];
+  /**
+   * Why a problem from elsewhere (a test file) is outside what this task's
+   * models were trained on, naming the limit; undefined when it is inside.
+   */
+  unfit?(problem: P): string | undefined;
 }

@@ -15,7 +15,7 @@ import type { Split } from "../split.ts";
 import type { Task, TextProblem, Tokenizer } from "../task.ts";
 import { answersMatch, extractFinalAnswer, normalizeAnswer } from "./answer.ts";
 import type { MathFormat, MathItem } from "./formats.ts";
-import { loadMathJsonl, loadMathJsonlSync, type LoadOptions } from "./load.ts";
+import { loadMathJsonl, loadMathJsonlSync, type LoadOptions, parseMathJsonl } from "./load.ts";
 import { bpeTokenizer, mathCharTokenizer, missingChars } from "./tokenizers.ts";
 import {
   generateWordProblems,
@@ -173,7 +173,7 @@ function itemsAdapter(
   seqLen: () => number,
   sep: string,
   mode: "answer" | "solution",
-): Pick<MathTask, "problemsFrom" | "load"> {
+): Pick<MathTask, "problemsFrom" | "load" | "parseTestFile"> {
   const problemsFrom = (items: Iterable<MathItem>, file = "data"): MathProblem[] =>
     [...items].map((item) => {
       const p = fromItem(item, sep, mode);
@@ -183,6 +183,20 @@ function itemsAdapter(
   return {
     problemsFrom,
     load: async (path, options) => problemsFrom(await loadMathJsonl(path, options), String(path)),
+    // A malformed line stops the read; a well-formed one that this model
+    // cannot take (characters outside the vocabulary, too long) is an entry
+    // with its reason.
+    parseTestFile: (text, file) =>
+      parseMathJsonl(text, file).map((item) => {
+        try {
+          return { line: item.line, problem: problemsFrom([item], file)[0] };
+        } catch (e) {
+          return {
+            line: item.line,
+            reason: (e as Error).message.replace(`${file}:${item.line}: `, ""),
+          };
+        }
+      }),
   };
 }
 
