@@ -20,6 +20,7 @@ import {
 } from "./decode.ts";
 import { argmax } from "./distribution.ts";
 import { exitLoop, type ExitRule, formatExitRule, ruleNeedsStates } from "./exit.ts";
+import { teacherForcedScores, teacherForcingApplies } from "./teacher_forced.ts";
 import { wilsonInterval } from "./wilson.ts";
 
 /** The paper-style default grid, reaching far beyond a training depth of 4-8. */
@@ -68,6 +69,12 @@ export interface SweepOptions {
   cacheBudget?: number;
   /** Use the per-loop key/value caches (default true; false recomputes the prefix). */
   cache?: boolean;
+  /**
+   * Score by teacher forcing where that gives greedy decoding's results
+   * exactly (default true; see `eval/teacher_forced.ts`): one pass per
+   * batch for the whole grid, decoding only the rows it leaves undecided.
+   */
+  teacherForcing?: boolean;
   /** Called after each depth (progress). */
   onDepth?: (point: DepthPoint) => void;
   /**
@@ -86,12 +93,12 @@ export interface ProblemOutcome {
   depth: number;
   /** Whether the decoded output answers the problem exactly. */
   correct: boolean;
-  /** The decoded output (the text before EOS). */
-  decoded: string;
-  /** Loops spent on generated tokens up to and including the first EOS. */
-  loops: number;
-  /** Generated tokens up to and including the first EOS. */
-  tokens: number;
+  /** The decoded output (the text before EOS); absent where teacher forcing scored it. */
+  decoded?: string;
+  /** Loops spent on generated tokens up to and including the first EOS (absent likewise). */
+  loops?: number;
+  /** Generated tokens up to and including the first EOS (absent likewise). */
+  tokens?: number;
 }
 
 type Generate = (prompts: number[][], genLen: number) => Promise<LoopwiseResult>;
@@ -192,30 +199,77 @@ export async function depthSweep<P extends TextProblem>(
   const maxRows = checkBatch(options);
   const budget = options.cacheBudget ?? DEFAULT_CACHE_BUDGET;
   const seqLen = task.seqLen;
-  const points: DepthPoint[] = [];
-  for (const depth of grid) {
-    const cached = options.cache ?? true;
-    const t = await tally(
+  const cached = options.cache ?? true;
+  const decodeAt = (depth: number, subset: readonly P[], indices: readonly number[]) =>
+    tally(
       task,
-      problems,
+      subset,
       () =>
         cached
           ? decodeBatchSize(model.config, depth, seqLen, maxRows, budget)
           : decodeBatchSize(model.config, 0, seqLen, maxRows, Infinity),
       (prompts, genLen) => decodeLoopwise(model, prompts, genLen, depth, { cache: cached }),
-      options.onProblem && ((o) => options.onProblem!({ ...o, depth })),
+      options.onProblem &&
+        ((o) => options.onProblem!({ ...o, index: indices[o.index], depth })),
     );
+  const scored = (options.teacherForcing ?? true) && teacherForcingApplies(model, task, problems)
+    ? await teacherForced(model, task, problems, grid, maxRows, options.onProblem)
+    : undefined;
+  const all = problems.map((_, i) => i);
+  const points: DepthPoint[] = [];
+  for (const [g, depth] of grid.entries()) {
+    let correct: number;
+    if (scored) {
+      // Decode only the rows teacher forcing left undecided.
+      const undecided = all.filter((i) => scored[g][i] === undefined);
+      correct = scored[g].filter((c) => c === true).length;
+      if (undecided.length > 0) {
+        correct += (await decodeAt(depth, undecided.map((i) => problems[i]), undecided)).correct;
+      }
+    } else {
+      correct = (await decodeAt(depth, problems, all)).correct;
+    }
+    const total = problems.length;
     const point = {
       depth,
-      accuracy: t.correct / t.total,
-      ...wilsonInterval(t.correct, t.total),
-      correct: t.correct,
-      total: t.total,
+      accuracy: correct / total,
+      ...wilsonInterval(correct, total),
+      correct,
+      total,
     };
     options.onDepth?.(point);
     points.push(point);
   }
   return points;
+}
+
+// The teacher-forced verdicts, reporting each decided one as its batch ends.
+async function teacherForced<P extends TextProblem>(
+  model: LoopedLM,
+  task: Task<P>,
+  problems: readonly P[],
+  grid: readonly number[],
+  maxRows: number,
+  onProblem?: (outcome: ProblemOutcome) => void,
+): Promise<(boolean | undefined)[][]> {
+  const batch = decodeBatchSize(model.config, 0, task.seqLen, maxRows, Infinity);
+  const scores = await teacherForcedScores(
+    model,
+    task,
+    problems,
+    grid,
+    batch,
+    onProblem &&
+      ((indices, verdicts) =>
+        grid.forEach((depth, g) =>
+          indices.forEach((index) => {
+            const correct = verdicts[g][index];
+            if (correct !== undefined) onProblem({ index, depth, correct });
+          })
+        )),
+  );
+  const verdicts = scores.correct;
+  return verdicts;
 }
 
 /** Accuracy and cost of one adaptive-exit rule. */

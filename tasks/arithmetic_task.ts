@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { isCorrect, type Op, type Problem } from "./arithmetic.ts";
+import type { Op, Problem } from "./arithmetic.ts";
 import { generateProblems } from "./generate.ts";
 import { parseArithmeticJsonl } from "./paper_data.ts";
-import type { FileProblem, Task } from "./task.ts";
+import { exactTargetMatch, type FileProblem, type Task } from "./task.ts";
 import { ARITHMETIC_TOKENIZER, MULTIPLICATION_TOKENIZER } from "./tokenizer.ts";
 
 /** Options of {@linkcode arithmeticTask}. */
@@ -57,7 +57,9 @@ export function arithmeticTask(options: ArithmeticTaskOptions): Task<Problem> {
     seqLen: maxSeqLen(probe[0]),
     sample: (split, seed, count, unique = false) =>
       generateProblems({ digits, count, seed, split, op, reverse, unique }),
-    isCorrect,
+    // The same as `isCorrect`: the target is " " + the answer's digits (reversed
+    // or not), and any other text parses to another answer or to none.
+    isCorrect: exactTargetMatch,
     parseTestFile: (text, file) => withLines(text, parseArithmeticJsonl(text, file, { reverse })),
     unfit: (p) => {
       if (p.op !== op) return `a "${p.op}" problem, but the model was trained on "${op}"`;

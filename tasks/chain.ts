@@ -27,7 +27,7 @@
  */
 import { mixSeed, Rng } from "../core/rng.ts";
 import type { Split } from "./split.ts";
-import type { Task, TextProblem } from "./task.ts";
+import { exactTargetMatch, type Task, type TextProblem } from "./task.ts";
 import { CharTokenizer, EOS, PAD } from "./tokenizer.ts";
 
 /** Definition orders of a chain problem. */
@@ -450,6 +450,6 @@ export function chainTask(options: ChainOptions = {}): Task<ChainProblem> {
         count,
         unique,
       }),
-    isCorrect: (problem, decoded) => decoded === problem.target,
+    isCorrect: exactTargetMatch,
   };
 }

@@ -74,6 +74,7 @@ export interface Task<P extends TextProblem = TextProblem> {
   sample(split: Split, seed: number, count: number, unique?: boolean): P[];
   /** Whether a decoded output (the text before EOS) answers the problem exactly. */
   isCorrect(problem: P, decoded: string): boolean;
+
   /**
    * Reads a test file's text as this task formats its problems, one entry
    * per problem line; throws (naming the file and line) when the file is
@@ -85,4 +86,14 @@ export interface Task<P extends TextProblem = TextProblem> {
    * models were trained on, naming the limit; undefined when it is inside.
    */
   unfit?(problem: P): string | undefined;
+}
+
+/**
+ * The exact-match check `decoded === problem.target`. A task whose
+ * `isCorrect` is this very function can be scored by checking the target's
+ * tokens instead of decoding (`eval/teacher_forced.ts`); a task that
+ * replaces it with its own check is decoded.
+ */
+export function exactTargetMatch(problem: TextProblem, decoded: string): boolean {
+  return decoded === problem.target;
 }

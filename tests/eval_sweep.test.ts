@@ -9,6 +9,9 @@ import { LoopedLM } from "../models/looped.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import type { Problem } from "../tasks/arithmetic.ts";
 import type { Task } from "../tasks/task.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
+import { resolveConfig } from "../train/config.ts";
+import { taskOf } from "../train/data.ts";
 
 const CONFIG = { ...PAPER_MODEL, d_model: 16, n_heads: 2, d_ff: 32, dropout: 0, init_std: 0.3 };
 
@@ -94,5 +97,70 @@ Deno.test(`adaptive exit: max:N reproduces depth N; mean loops (${BACKEND})`, as
   // An eager rule exits early on average.
   const eager = await exitSweep(model, task, problems, [{ kind: "delta", threshold: 10 }], 6);
   assertEquals(eager.meanLoops, 1);
+  model.dispose();
+});
+
+Deno.test(`depth sweep: teacher forcing gives decoding's counts, for a grid at once (${BACKEND})`, async () => {
+  // A trained fixed-depth model of the addition study: right near its 4
+  // training loops, wrong at varied positions elsewhere.
+  const dir = new URL("../docs/results/addition-study/arms/F-sd/seed-1", import.meta.url);
+  const { model, manifest } = await loadCheckpoint(dir.pathname, { optimizer: false });
+  const task = taskOf(resolveConfig(manifest.config as Record<string, unknown>));
+  const text = await Deno.readTextFile(
+    new URL("../data/stars_addition_test_4digit.jsonl", import.meta.url),
+  );
+  const problems = task.parseTestFile!(text, "test").slice(0, 60).map((e) => e.problem!);
+  const grid = [0, 1, 3, 3, 4, 6, 24];
+  const before = tf.memory().numTensors;
+  let forced = 0;
+  const fast = await depthSweep(model, task, problems, grid, {
+    onProblem: (o) => o.decoded === undefined && forced++,
+  });
+  const slow = await depthSweep(model, task, problems, grid, { teacherForcing: false });
+  assertEquals(tf.memory().numTensors, before, "sweep leaked tensors");
+  assertEquals(fast, slow);
+  // Most verdicts come without decoding (rows whose first wrong argmax is PAD are decoded).
+  assert(forced >= (grid.length / 2) * problems.length, `${forced}`);
+  assert(fast.some((p) => p.correct === problems.length) && fast.some((p) => p.correct === 0));
+  assert(fast.some((p) => p.correct > 0 && p.correct < problems.length));
+  model.dispose();
+  // Untrained models: wrong answers everywhere, found without decoding.
+  for (const seed of [1, 2]) {
+    const random = new LoopedLM(CONFIG, seed);
+    const small = arithmeticTask({ digits: 2 }), few = small.sample("test", seed, 30);
+    assertEquals(
+      await depthSweep(random, small, few, [1, 2, 5]),
+      await depthSweep(random, small, few, [1, 2, 5], { teacherForcing: false }),
+    );
+    random.dispose();
+  }
+});
+
+Deno.test(`depth sweep: rows whose first wrong argmax is PAD are decoded (${BACKEND})`, async () => {
+  const task = arithmeticTask({ digits: 2 });
+  const problems = task.sample("test", 4, 12);
+  const model = new LoopedLM(CONFIG, 7);
+  // The final norm's output made the tied head's PAD row, the longest row:
+  // PAD then wins every argmax (row_PAD . row_k < |row_PAD|^2 for k != PAD).
+  const tok = model.params.get("embed.tok")!;
+  const values = tok.arraySync() as number[][];
+  values[task.tokenizer.padId] = values[task.tokenizer.padId].map((x) => 50 * x);
+  tok.assign(tf.tensor2d(values));
+  const gain = model.params.get("final_norm.gain")!;
+  gain.assign(tf.zerosLike(gain));
+  model.params.get("final_norm.bias")!.assign(tf.tensor1d(values[task.tokenizer.padId]));
+  const decodedRows: number[] = [];
+  const fast = await depthSweep(model, task, problems, [1, 2], {
+    onProblem: (o) => o.decoded !== undefined && decodedRows.push(o.index),
+  });
+  assertEquals(fast, await depthSweep(model, task, problems, [1, 2], { teacherForcing: false }));
+  assertEquals(decodedRows.length, 2 * problems.length);
+  // A task with its own check is always decoded.
+  const own: Task<Problem> = { ...task, isCorrect: (p, d) => d === p.target };
+  const seen: (string | undefined)[] = [];
+  await depthSweep(new LoopedLM(CONFIG, 1), own, problems, [1], {
+    onProblem: (o) => seen.push(o.decoded),
+  });
+  assert(seen.length === problems.length && seen.every((d) => typeof d === "string"));
   model.dispose();
 });
