@@ -1,7 +1,8 @@
 /**
- * The depth sweep's wall time with and without the per-loop key/value
- * cache, on the same problems and depths, for `deno task bench` (one JSON
- * record). The model is untrained (decoding cost does not depend on the
+ * The depth sweep's wall time decoding with and without the per-loop
+ * key/value cache, and scored from one teacher-forced pass per batch (the
+ * default), on the same problems and depths, for `deno task bench` (one
+ * JSON record). The model is untrained (decoding cost does not depend on the
  * weights); the problems are 4-digit additions from the test split.
  */
 import { depthSweep } from "../eval/sweep.ts";
@@ -25,7 +26,7 @@ export interface SweepBenchOptions {
   batchSize?: number;
 }
 
-/** Times one sweep with the cache and one without; returns a JSON-ready record. */
+/** Times the sweep three ways (cached, uncached, teacher-forced); returns a JSON-ready record. */
 export async function sweepCacheBench(
   options: SweepBenchOptions = {},
 ): Promise<Record<string, unknown>> {
@@ -41,14 +42,21 @@ export async function sweepCacheBench(
   );
   try {
     await depthSweep(model, task, problems.slice(0, 8), [1]); // warm-up
-    const time = async (cache: boolean) => {
+    const time = async (cache: boolean, teacherForcing: boolean) => {
       const t0 = performance.now();
-      const points = await depthSweep(model, task, problems, depths, { cache, batchSize });
+      const points = await depthSweep(model, task, problems, depths, {
+        cache,
+        batchSize,
+        teacherForcing,
+      });
       return { s: (performance.now() - t0) / 1000, points };
     };
-    const cached = await time(true);
-    const uncached = await time(false);
-    const same = JSON.stringify(cached.points) === JSON.stringify(uncached.points);
+    const cached = await time(true, false);
+    const uncached = await time(false, false);
+    const forced = await time(true, true);
+    const same = [uncached, forced].every((r) =>
+      JSON.stringify(cached.points) === JSON.stringify(r.points)
+    );
     const prompt = task.tokenizer.encode(problems[0].prompt).length;
     return {
       bench: "sweep_cache",
@@ -57,13 +65,16 @@ export async function sweepCacheBench(
         `on ${n} 4-digit addition problems (${prompt}-token prompts, ${
           task.seqLen + 1 - prompt
         } generated tokens each), untrained model d ${d}, ${heads} heads, ff ${ff}, ` +
-        `batch up to ${batchSize}; with per-loop KV caches vs recomputing the prefix per token`,
+        `batch up to ${batchSize}; decoded with per-loop KV caches, decoded recomputing the ` +
+        "prefix per token, and scored from one teacher-forced pass per batch for all depths",
       problems: n,
       depths,
       model: { d, heads, ff },
       cached_s: Math.round(cached.s * 10) / 10,
       uncached_s: Math.round(uncached.s * 10) / 10,
       speedup: Math.round(uncached.s / cached.s * 100) / 100,
+      teacher_forced_s: Math.round(forced.s * 10) / 10,
+      teacher_forced_speedup: Math.round(cached.s / forced.s * 100) / 100,
       same_results: same,
     };
   } finally {

@@ -73,6 +73,10 @@ ${BLAS_HELP}
                      each token is read at the loop where its rule first fires
                      (the reported mean loops used). E.g. kl:1e-3,delta:0.03,argmax:5
   --exit_max N       the loop cap of the exit rules (default: the largest --loops)
+  --decode           score every loop count by greedy decoding (the reference;
+                     by default a run whose answers are exact-match targets is
+                     scored from one teacher-forced pass per batch, which gives
+                     the same counts; see eval/teacher_forced.ts)
   --uncached         decode without the key/value cache (slow reference)
   --help             this text
 
@@ -128,7 +132,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       "names",
       "config",
     ],
-    booleans: ["help", "json", "csv", "uncached", "skip_unfit", "by_steps"],
+    booleans: ["help", "json", "csv", "uncached", "decode", "skip_unfit", "by_steps"],
   });
   if (flags.help) {
     console.log(HELP);
@@ -208,6 +212,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       const swept = await depthSweepByProblem(model, task, problems, loops, {
         batchSize,
         cache: !flags.uncached,
+        teacherForcing: !flags.decode && !flags.uncached,
         onProblem: (o) => progress.advance(o.depth + 1, `${o.depth} loops`),
         onDepth: (p) =>
           progress.row(
