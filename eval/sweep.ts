@@ -91,6 +91,8 @@ export interface ProblemOutcome {
   index: number;
   /** The loop count (for an exit sweep: its cap, `maxLoops`). */
   depth: number;
+  /** Which of the grid's loop counts `depth` is (its index; 0 for an exit sweep). */
+  point: number;
   /** Whether the decoded output answers the problem exactly. */
   correct: boolean;
   /** The decoded output (the text before EOS); absent where teacher forcing scored it. */
@@ -116,7 +118,7 @@ async function tally<P extends TextProblem>(
   problems: readonly P[],
   batchFor: (genLen: number) => number,
   generate: Generate,
-  onProblem?: (outcome: Omit<ProblemOutcome, "depth">) => void,
+  onProblem?: (outcome: Omit<ProblemOutcome, "depth" | "point">) => void,
 ): Promise<Tally> {
   const groups = new Map<number, { problem: P; ids: number[]; index: number }[]>();
   for (const [index, problem] of problems.entries()) {
@@ -200,8 +202,9 @@ export async function depthSweep<P extends TextProblem>(
   const budget = options.cacheBudget ?? DEFAULT_CACHE_BUDGET;
   const seqLen = task.seqLen;
   const cached = options.cache ?? true;
-  const decodeAt = (depth: number, subset: readonly P[], indices: readonly number[]) =>
-    tally(
+  const decodeAt = (point: number, subset: readonly P[], indices: readonly number[]) => {
+    const depth = grid[point];
+    return tally(
       task,
       subset,
       () =>
@@ -210,8 +213,9 @@ export async function depthSweep<P extends TextProblem>(
           : decodeBatchSize(model.config, 0, seqLen, maxRows, Infinity),
       (prompts, genLen) => decodeLoopwise(model, prompts, genLen, depth, { cache: cached }),
       options.onProblem &&
-        ((o) => options.onProblem!({ ...o, index: indices[o.index], depth })),
+        ((o) => options.onProblem!({ ...o, index: indices[o.index], depth, point })),
     );
+  };
   const scored = (options.teacherForcing ?? true) && teacherForcingApplies(model, task, problems)
     ? await teacherForced(model, task, problems, grid, maxRows, options.onProblem)
     : undefined;
@@ -224,10 +228,10 @@ export async function depthSweep<P extends TextProblem>(
       const undecided = all.filter((i) => scored[g][i] === undefined);
       correct = scored[g].filter((c) => c === true).length;
       if (undecided.length > 0) {
-        correct += (await decodeAt(depth, undecided.map((i) => problems[i]), undecided)).correct;
+        correct += (await decodeAt(g, undecided.map((i) => problems[i]), undecided)).correct;
       }
     } else {
-      correct = (await decodeAt(depth, problems, all)).correct;
+      correct = (await decodeAt(g, problems, all)).correct;
     }
     const total = problems.length;
     const point = {
@@ -264,7 +268,7 @@ async function teacherForced<P extends TextProblem>(
         grid.forEach((depth, g) =>
           indices.forEach((index) => {
             const correct = verdicts[g][index];
-            if (correct !== undefined) onProblem({ index, depth, correct });
+            if (correct !== undefined) onProblem({ index, depth, point: g, correct });
           })
         )),
   );
@@ -339,7 +343,7 @@ export async function exitSweep<P extends TextProblem>(
         keepStates: ruleNeedsStates(rule),
         choose,
       }),
-    options.onProblem && ((o) => options.onProblem!({ ...o, depth: maxLoops })),
+    options.onProblem && ((o) => options.onProblem!({ ...o, depth: maxLoops, point: 0 })),
   );
   return {
     rule: formatExitRule(rule),
@@ -373,15 +377,10 @@ export async function depthSweepByProblem<P extends TextProblem>(
   options: SweepOptions = {},
 ): Promise<ProblemSweep> {
   const correct = grid.map(() => new Array<boolean>(problems.length).fill(false));
-  let d = 0;
   const points = await depthSweep(model, task, problems, grid, {
     ...options,
-    onDepth: (p) => {
-      d++;
-      options.onDepth?.(p);
-    },
     onProblem: (o) => {
-      correct[d][o.index] = o.correct;
+      correct[o.point][o.index] = o.correct;
       options.onProblem?.(o);
     },
   });

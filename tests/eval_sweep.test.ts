@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
 import { BACKEND } from "./_backend.ts";
 import { cacheBatchSize, cacheFloats, decodeLoopwise } from "../eval/decode.ts";
-import { depthSweep, exitChoice, exitSweep } from "../eval/sweep.ts";
+import { depthSweep, depthSweepByProblem, exitChoice, exitSweep } from "../eval/sweep.ts";
 import { wilsonInterval } from "../eval/wilson.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
@@ -123,6 +123,11 @@ Deno.test(`depth sweep: teacher forcing gives decoding's counts, for a grid at o
   assert(forced >= (grid.length / 2) * problems.length, `${forced}`);
   assert(fast.some((p) => p.correct === problems.length) && fast.some((p) => p.correct === 0));
   assert(fast.some((p) => p.correct > 0 && p.correct < problems.length));
+  // Per problem: the same matrix both ways, each row summing to its point's count.
+  const byFast = await depthSweepByProblem(model, task, problems, grid);
+  const bySlow = await depthSweepByProblem(model, task, problems, grid, { teacherForcing: false });
+  assertEquals(byFast.correct, bySlow.correct);
+  byFast.correct.forEach((row, g) => assertEquals(row.filter(Boolean).length, fast[g].correct));
   model.dispose();
   // Untrained models: wrong answers everywhere, found without decoding.
   for (const seed of [1, 2]) {
