@@ -121,8 +121,9 @@ const SHARED: Partial<TrainConfig> = {
   chain_steps_min: 1,
   chain_test_steps_max: 8,
   chain_distractors: 2,
-  // A question about every variable of a training chain: with the last
-  // link's digit alone, no base left chance (docs/results/finetune/pilot.md).
+  // A question about every variable of a training chain, for more signal
+  // per sequence. Neither this nor the last link's digit alone has taken a
+  // base off chance yet (docs/results/finetune/pilot.md, session 8).
   chain_questions: 0,
   // The positions the fine-tuning's longest rows (8 steps, every question)
   // need, so that the base has the arms' shape.
@@ -133,8 +134,8 @@ const SHARED: Partial<TrainConfig> = {
   n_layers: 1,
   dropout: 0,
   norm_placement: "sandwich_dual",
-  // The toolkit's default at this width: with 0.02 (and lr 1e-3) no base
-  // left chance in 5 000 steps (docs/results/finetune/pilot.md).
+  // The toolkit's default at this width (with 0.02 its addition model
+  // stays on its plateau far longer); lr 3e-3 below, also the default.
   init_std: 0.08,
   batch_size: 64,
   eval_size: 500,

@@ -95,8 +95,10 @@ Deno.test({
       const grid = [1, 3, 3];
       const plain = await depthSweep(model, task, problems, grid, { batchSize: 7 });
       const seen: ProblemOutcome[] = [];
+      // Decoded, so that every outcome carries its output and loops.
       const detailed = await depthSweepByProblem(model, task, problems, grid, {
         batchSize: 7,
+        teacherForcing: false,
         onProblem: (o) => seen.push(o),
       });
       assertEquals(detailed.points, plain);
@@ -105,8 +107,8 @@ Deno.test({
         assertEquals(detailed.correct[d].filter((x) => x).length, p.correct);
       });
       for (const o of seen) {
-        assertEquals(o.correct, task.isCorrect(problems[o.index], o.decoded));
-        assertEquals(o.loops, o.tokens * o.depth);
+        assertEquals(o.correct, task.isCorrect(problems[o.index], o.decoded!));
+        assertEquals(o.loops, o.tokens! * o.depth);
       }
       const table = stepsTable(problems, detailed);
       assertEquals(table.loops, [1, 3]);
@@ -121,8 +123,8 @@ Deno.test({
       });
       assertEquals(a, b);
       assertEquals(exitSeen.filter((o) => o.correct).length, a.correct);
-      const loops = exitSeen.reduce((s, o) => s + o.loops, 0);
-      const tokens = exitSeen.reduce((s, o) => s + o.tokens, 0);
+      const loops = exitSeen.reduce((s, o) => s + o.loops!, 0);
+      const tokens = exitSeen.reduce((s, o) => s + o.tokens!, 0);
       assertAlmostEquals(loops / tokens, a.meanLoops);
     } finally {
       model.dispose();

@@ -4,7 +4,7 @@
  * a range and a help line, so the CLI's `--help`, `--key value` overrides
  * and JSON configs all come from this one table.
  */
-import { CHAIN_ORDERS } from "../tasks/chain.ts";
+import { CHAIN_ORDERS, type ChainOrder } from "../tasks/chain.ts";
 import {
   INIT_STATES,
   INJECTIONS,
@@ -16,13 +16,119 @@ import { REG_KINDS } from "../regularizers/penalty_options.ts";
 import { POWER_MODES } from "../regularizers/power_penalty.ts";
 import { PROBES } from "../regularizers/probes.ts";
 import { InputError } from "./errors.ts";
-import { BACKENDS } from "../core/backend_names.ts";
-import { LOOP_KINDS } from "../regularizers/loop_sampler.ts";
+import { type BackendName, BACKENDS } from "../core/backend_names.ts";
+import { LOOP_KINDS, type LoopSpec } from "../regularizers/loop_sampler.ts";
 
 /** Tasks selectable by `task`. */
 export const TASKS = ["addition", "multiplication", "gsm8k-synthetic", "chain"] as const;
 /** Tokenizers of the math task selectable by `tokenizer`. */
 export const TOKENIZERS = ["char", "bpe"] as const;
+
+/** Full training configuration (model, data, loop sampler, optimiser, run). */
+export interface TrainConfig extends Omit<ModelConfig, "vocab_size"> {
+  /** Task: arithmetic, synthetic multi-step math word problems, or variable chains. */
+  task: typeof TASKS[number];
+  /** Digits per operand. */
+  digits: number;
+  /** Whether the answer is written least-significant digit first. */
+  reverse: boolean;
+  /** Fewest reasoning steps of a word problem (gsm8k-synthetic). */
+  steps_min: number;
+  /** Most reasoning steps of a word problem (gsm8k-synthetic). */
+  steps_max: number;
+  /** Math JSON-lines file to train on instead of the generator ("" = none; gsm8k-synthetic). */
+  data: string;
+  /** Tokenizer of the math task: characters, or GPT-2 BPE (50 258 ids). */
+  tokenizer: "char" | "bpe";
+  /** Fewest steps (dependency-chain length) of a chain problem (chain). */
+  chain_steps_min: number;
+  /** Most steps of a chain problem in training (chain). */
+  chain_steps_max: number;
+  /** Most steps of a test chain problem (0 = chain_steps_max; chain). */
+  chain_test_steps_max: number;
+  /** Distractor definitions per chain problem (chain). */
+  chain_distractors: number;
+  /** Definition order of a chain problem: `shuffled` or `ordered` (the chain in its order). */
+  chain_order: ChainOrder;
+  /** Operations of a chain step: `+-` (add or subtract a digit) or `+-*` (also multiply by 3, 7 or 9). */
+  chain_ops: typeof CHAIN_OP_SETS[number];
+  /** Questions per training chain problem: the last link, then others (0 = every variable; chain). */
+  chain_questions: number;
+  /** Loop-count sampler. */
+  loop_sampler: LoopSpec["kind"];
+  /** Fixed loop count; also the "training depth" reported by evaluation. */
+  loops: number;
+  /** Log-normal mu. */
+  loop_mu: number;
+  /** Log-normal sigma (also Huginn's s). */
+  loop_sigma: number;
+  /** Smallest loop count drawn. */
+  loop_min: number;
+  /** Largest loop count drawn. */
+  loop_max: number;
+  /** Poisson rate. */
+  loop_lambda: number;
+  /** Huginn's mean recurrence r. */
+  loop_mean: number;
+  /** Huginn's backpropagated loops k. */
+  loop_backprop: number;
+  /** Penalty weight lambda: loss = (1 - lambda) CE + lambda R (0 = off). */
+  reg_weight: number;
+  /** The penalty: STARS's spectral power iteration, or Hutchinson's ||J||_F^2 / D. */
+  reg_kind: typeof REG_KINDS[number];
+  /** Power-iteration steps K of the Jacobian penalty. */
+  reg_iters: number;
+  /** Jacobian products J v (jvp) or J^T v (vjp). */
+  reg_mode: typeof POWER_MODES[number];
+  /** Steps before the penalty switches on. */
+  reg_warmup: number;
+  /** Probe vectors of the Hutchinson penalty. */
+  reg_samples: number;
+  /** Probe distribution of the Hutchinson penalty. */
+  reg_probe: typeof PROBES[number];
+  /** Central finite-difference step of the Jacobian products (in state norm). */
+  reg_eps: number;
+  /** Optimiser steps. */
+  steps: number;
+  /** Problems per step. */
+  batch_size: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Final learning rate as a fraction of `lr` (cosine schedule). */
+  min_lr_ratio: number;
+  /** Linear warm-up steps. */
+  warmup_steps: number;
+  /** AdamW decoupled weight decay. */
+  weight_decay: number;
+  /** AdamW beta1. */
+  beta1: number;
+  /** AdamW beta2. */
+  beta2: number;
+  /** Global gradient-norm clip (0 = off). */
+  grad_clip: number;
+  /** Seed for initialisation, data, loop counts and dropout. */
+  seed: number;
+  /** Held-out problems for the periodic and final evaluation. */
+  eval_size: number;
+  /** Evaluate every this many steps (0 = only at the end). */
+  eval_every: number;
+  /** Loops of the held-out evaluation (0 = `loops`, the fixed training depth). */
+  eval_loops: number;
+  /** Save a checkpoint every this many steps (0 = only at the end). */
+  checkpoint_every: number;
+  /** Compute backend. */
+  backend: BackendName;
+  /** Checkpoint folder or safetensors file whose parameters start the run ("" = fresh ones). */
+  init: string;
+  /** Dropout of attention: its branch output (the toolkit's) or its probabilities (the reference's). */
+  attn_dropout: typeof ATTN_DROPOUTS[number];
+  /** Dropout active in the penalty's loop map, fresh masks per power iteration (the reference's). */
+  reg_dropout: boolean;
+  /** The penalty's first step: `at_warmup` (step >= reg_warmup) or `after_warmup` (step > reg_warmup). */
+  reg_start: typeof REG_STARTS[number];
+  /** Weight decay of `matrices` (not biases, gains, positions) or of `all` parameters. */
+  decay_scope: typeof DECAY_SCOPES[number];
+}
 
 /** Where attention's dropout goes (`attn_dropout`). */
 export const ATTN_DROPOUTS = ["output", "probs"] as const;
@@ -91,175 +197,104 @@ const bool = (value: boolean, help: string): ConfigKey<boolean> => ({
 });
 
 /**
- * Every key of the training configuration (model, data, loop sampler,
- * penalty, optimiser, run), each written once: its meaning, its default,
- * its type and range, and its `--help` line. {@linkcode TrainConfig},
- * {@linkcode DEFAULT_CONFIG} and {@linkcode CONFIG_SCHEMA} are read from it.
+ * Every key of {@linkcode TrainConfig} (model, data, loop sampler, penalty,
+ * optimiser, run) with its default, its type and range, and its `--help`
+ * line, in one table: {@linkcode DEFAULT_CONFIG} and
+ * {@linkcode CONFIG_SCHEMA} are read from it, and its type makes a key
+ * missing from it, or a default of the wrong type, a compile error.
  */
-export const CONFIG_KEYS = {
-  /** Task: arithmetic, synthetic multi-step math word problems, or variable chains. */
+export const CONFIG_KEYS: { readonly [K in keyof TrainConfig]: ConfigKey<TrainConfig[K]> } = {
   task: choice("addition", "task", TASKS),
-  /** Digits per operand. */
   digits: int(4, "digits per operand", 1, 9),
-  /** Whether the answer is written least-significant digit first. */
   reverse: bool(true, "write the answer least-significant digit first"),
-  /** Fewest reasoning steps of a word problem (gsm8k-synthetic). */
   steps_min: int(2, "fewest reasoning steps of a word problem", 1, 30),
-  /** Most reasoning steps of a word problem (gsm8k-synthetic). */
   steps_max: int(4, "most reasoning steps of a word problem", 1, 30),
-  /** Math JSON-lines file to train on instead of the generator ("" = none; gsm8k-synthetic). */
   data: str("", 'math JSON-lines file to train on ("" = the generator)'),
-  /** Tokenizer of the math task: characters, or GPT-2 BPE (50 258 ids). */
   tokenizer: choice("char", "math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
-  /** Fewest steps (dependency-chain length) of a chain problem (chain). */
   chain_steps_min: int(1, "fewest steps of a chain problem", 1, 25),
-  /** Most steps of a chain problem in training (chain). */
   chain_steps_max: int(4, "most steps of a chain problem in training", 1, 25),
-  /** Most steps of a test chain problem (0 = chain_steps_max; chain). */
   chain_test_steps_max: int(0, "most steps of a test chain problem (0 = chain_steps_max)", 0, 25),
-  /** Distractor definitions per chain problem (chain). */
   chain_distractors: int(2, "distractor definitions per chain problem", 0, 24),
-  /** Definition order of a chain problem: `shuffled` or `ordered` (the chain in its order). */
   chain_order: choice(
     "shuffled",
     "definition order of a chain problem (ordered: each after what it reads)",
     CHAIN_ORDERS,
   ),
-  /** Operations of a chain step: `+-` (add or subtract a digit) or `+-*` (also multiply by 3, 7 or 9). */
   chain_ops: choice("+-", "operations of a chain step, mod 10 (*: by 3, 7 or 9)", CHAIN_OP_SETS),
-  /** Questions per training chain problem: the last link, then others (0 = every variable; chain). */
   chain_questions: int(
     1,
     "questions per training chain problem: the last link, then other variables (0 = all)",
     0,
     26,
   ),
-  /** Width of the latent state. */
   d_model: int(32, "width of the latent state", 1, 16384),
-  /** Attention heads; must divide `d_model`. */
   n_heads: int(4, "attention heads (must divide d_model)", 1, 1024),
-  /** Hidden width of the MLP. */
   d_ff: int(64, "MLP hidden width", 1, 65536),
-  /** Transformer layers in the shared, looped block (k). */
   n_layers: int(1, "transformer layers in the looped block", 1, 256),
-  /** Layers applied once before the loop. */
   prelude_layers: int(0, "layers before the loop", 0, 256),
-  /** Layers applied once after the loop. */
   coda_layers: int(0, "layers after the loop", 0, 256),
-  /** Dropout rate on the embedding and on every residual branch. */
   dropout: num(0, "dropout rate", 0, 0.99),
-  /** Norm placement around each residual branch. */
   norm_placement: choice("sandwich_dual", "norm placement", NORM_PLACEMENTS),
-  /** LayerNorm or RMSNorm. */
   norm_type: choice("layernorm", "norm type", NORM_TYPES),
-  /** How the input re-enters each loop. */
   injection: choice("none", "input injection into each loop", INJECTIONS),
-  /** The loop's initial state. */
   init_state: choice("embedding", "initial loop state", INIT_STATES),
-  /** Standard deviation of the normal weight initialisation. */
   init_std: num(0.08, "std of the normal weight init", 0, Infinity, true),
-  /** Longest sequence (number of learned positions). */
   max_seq_len: int(
     0,
     "positions of the model (0 = what the task needs; more lets a fine-tuning on longer problems keep its shape)",
     0,
     1 << 20,
   ),
-  /** Loop-count sampler. */
   loop_sampler: choice("fixed", "loop-count sampler", LOOP_KINDS),
-  /** Fixed loop count; also the "training depth" reported by evaluation. */
   loops: int(4, "fixed loop count (the training depth)", 1, 10000),
-  /** Log-normal mu. */
   loop_mu: num(2, "log-normal mu", -Infinity),
-  /** Log-normal sigma (also Huginn's s). */
   loop_sigma: num(0.7, "log-normal sigma (Huginn's s)", 0, Infinity, true),
-  /** Smallest loop count drawn. */
   loop_min: int(1, "smallest loop count drawn", 1, 10000),
-  /** Largest loop count drawn. */
   loop_max: int(100, "largest loop count drawn", 1, 10000),
-  /** Poisson rate. */
   loop_lambda: num(5, "Poisson rate", 0, Infinity, true),
-  /** Huginn's mean recurrence r. */
   loop_mean: num(32, "Huginn's mean recurrence r", 0, Infinity, true),
-  /** Huginn's backpropagated loops k. */
   loop_backprop: int(8, "Huginn's backpropagated loops k", 1, 10000),
-  /** Penalty weight lambda: loss = (1 - lambda) CE + lambda R (0 = off). */
   reg_weight: num(0, "penalty weight lambda (0 = off)", 0, 1),
-  /** The penalty: STARS's spectral power iteration, or Hutchinson's ||J||_F^2 / D. */
   reg_kind: choice("spectral", "penalty", REG_KINDS),
-  /** Power-iteration steps K of the Jacobian penalty. */
   reg_iters: int(1, "power-iteration steps K", 1, 1000),
-  /** Jacobian products J v (jvp) or J^T v (vjp). */
   reg_mode: choice("jvp", "Jacobian products J v or J^T v", POWER_MODES),
-  /** Steps before the penalty switches on. */
   reg_warmup: int(0, "steps before the penalty starts", 0, 1e9),
-  /** Probe vectors of the Hutchinson penalty. */
   reg_samples: int(1, "Hutchinson probe vectors", 1, 1000),
-  /** Probe distribution of the Hutchinson penalty. */
   reg_probe: choice("gaussian", "Hutchinson probe distribution", PROBES),
-  /** Central finite-difference step of the Jacobian products (in state norm). */
   reg_eps: num(0.1, "finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
-  /** Optimiser steps. */
   steps: int(3000, "optimiser steps", 1, 1e9),
-  /** Problems per step. */
   batch_size: int(64, "problems per step", 1, 2 ** 20),
-  /** Peak learning rate. */
   lr: num(3e-3, "peak learning rate", 0, Infinity, true),
-  /** Final learning rate as a fraction of `lr` (cosine schedule). */
   min_lr_ratio: num(0.1, "final lr as a fraction of lr", 0, 1),
-  /** Linear warm-up steps. */
   warmup_steps: int(100, "linear warm-up steps", 0, 1e9),
-  /** AdamW decoupled weight decay. */
   weight_decay: num(0.01, "AdamW decoupled weight decay", 0),
-  /** AdamW beta1. */
   beta1: num(0.9, "AdamW beta1", 0, 0.999999),
-  /** AdamW beta2. */
   beta2: num(0.999, "AdamW beta2", 0, 0.999999),
-  /** Global gradient-norm clip (0 = off). */
   grad_clip: num(1, "global gradient-norm clip (0 = off)", 0),
-  /** Seed for initialisation, data, loop counts and dropout. */
   seed: int(1, "random seed", 0, 2 ** 32 - 1),
-  /** Held-out problems for the periodic and final evaluation. */
   eval_size: int(500, "held-out problems to evaluate", 1, 2 ** 20),
-  /** Evaluate every this many steps (0 = only at the end). */
   eval_every: int(250, "evaluate every N steps (0 = at the end only)", 0),
-  /** Loops of the held-out evaluation (0 = `loops`, the fixed training depth). */
   eval_loops: int(0, "loops of the held-out evaluation (0 = loops)", 0, 10000),
-  /** Save a checkpoint every this many steps (0 = only at the end). */
   checkpoint_every: int(250, "checkpoint every N steps (0 = at the end only)", 0),
-  /** Compute backend. */
   backend: choice("auto", "compute backend", BACKENDS),
-  /** Checkpoint folder or safetensors file whose parameters start the run ("" = fresh ones). */
   init: str("", 'checkpoint folder or safetensors file to start from ("" = fresh weights)'),
-  /** Dropout of attention: its branch output (the toolkit's) or its probabilities (the reference's). */
   attn_dropout: choice(
     "output",
     "attention dropout on the branch output or the probabilities",
     ATTN_DROPOUTS,
   ),
-  /** Dropout active in the penalty's loop map, fresh masks per power iteration (the reference's). */
   reg_dropout: bool(false, "dropout in the penalty's loop map (fresh masks per iteration)"),
-  /** The penalty's first step: `at_warmup` (step >= reg_warmup) or `after_warmup` (step > reg_warmup). */
   reg_start: choice(
     "at_warmup",
     "penalty from step reg_warmup (at) or the step after it",
     REG_STARTS,
   ),
-  /** Weight decay of `matrices` (not biases, gains, positions) or of `all` parameters. */
   decay_scope: choice(
     "matrices",
     "weight decay of matrices only, or of all parameters",
     DECAY_SCOPES,
   ),
 };
-
-/** Full training configuration: one value for each of {@linkcode CONFIG_KEYS}. */
-export type TrainConfig = {
-  -readonly [K in keyof typeof CONFIG_KEYS]: (typeof CONFIG_KEYS)[K]["default"];
-};
-
-// The model keys are the model's own (a compile-time check).
-const _modelKeys = (c: TrainConfig): Omit<ModelConfig, "vocab_size"> => c;
 
 /** The schema of every key of {@linkcode TrainConfig}. */
 export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = CONFIG_KEYS;
@@ -275,7 +310,7 @@ export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = CONFIG_KEYS;
  */
 export const DEFAULT_CONFIG: TrainConfig = Object.fromEntries(
   Object.entries(CONFIG_KEYS).map(([key, spec]) => [key, spec.default]),
-) as TrainConfig;
+) as unknown as TrainConfig;
 
 /**
  * Named sets of keys a run can start from (`--preset NAME`; a config file
