@@ -7,7 +7,9 @@
  * leading space, every answer digit and the EOS (the design notes'
  * "loss on the answer tokens only", with target `" " + digits + EOS`).
  * A problem's follow-up questions come after its target, before EOS; their
- * answers are scored and their question text is not.
+ * answers are scored and their question text is not. With `answersHidden`,
+ * every answer token is read back as PAD, so no question sees another's
+ * answer.
  *
  * @module
  */
@@ -61,8 +63,10 @@ export function encodeBatch(
   const mask = new Float32Array(n * len);
   encoded.forEach(({ ids, scored }, i) => {
     const row = i * len;
+    const hide = problems[i].answersHidden === true;
     for (let t = 0; t < ids.length - 1; t++) {
-      inputs[row + t] = ids[t];
+      // A hidden answer is still predicted, but read back as PAD.
+      inputs[row + t] = hide && scored[t] === 1 ? tokenizer.padId : ids[t];
       targets[row + t] = ids[t + 1];
       mask[row + t] = scored[t + 1];
     }

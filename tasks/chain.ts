@@ -112,6 +112,14 @@ export interface ChainOptions {
    * almost nothing to start from. Test problems ask one question.
    */
   readonly questions?: number;
+  /**
+   * Read every training answer back as PAD (default false): with the answers
+   * written in, a follow-up is often one step from an answer already in the
+   * sequence (a neighbour's value plus or minus a digit), a shortcut the
+   * first question never has; hidden, every answer comes from the
+   * definitions alone.
+   */
+  readonly hideAnswers?: boolean;
 }
 
 /** Options of {@linkcode generateChainProblems}. */
@@ -264,7 +272,7 @@ function drawStep(rng: Rng, ops: readonly ChainOp[]): ChainStep {
 export function generateChainProblem(
   rng: Rng,
   steps: number,
-  options: Pick<ChainOptions, "distractors" | "ops" | "order" | "questions"> = {},
+  options: Pick<ChainOptions, "distractors" | "ops" | "order" | "questions" | "hideAnswers"> = {},
   questionRng: Rng = rng,
 ): ChainProblem {
   const distractorCount = options.distractors ?? 2;
@@ -327,6 +335,7 @@ export function generateChainProblem(
   return {
     ...problem,
     followUps: asked.map(({ name, value }) => ({ prompt: `;?${name}=`, target: String(value) })),
+    ...(options.hideAnswers ? { answersHidden: true } : {}),
   };
 }
 
@@ -390,7 +399,12 @@ export function generateChainProblems(options: ChainGenerateOptions): ChainProbl
           `${patience} draws in a row gave no new one`,
       );
     }
-    const p = generateChainProblem(rng, rng.int(lo, hi), r, questionRng);
+    const p = generateChainProblem(
+      rng,
+      rng.int(lo, hi),
+      { ...r, hideAnswers: options.hideAnswers },
+      questionRng,
+    );
     if (chainSplitOf(p.key, r.testFraction) !== split) continue;
     if (options.unique) {
       if (seen.has(p.prompt)) continue;
@@ -435,7 +449,9 @@ export function chainTask(options: ChainOptions = {}): Task<ChainProblem> {
     ? `${r.stepsMin}-${r.stepsMax}`
     : `${r.stepsMin}-${r.stepsMax}-test-${r.testStepsMin}-${r.testStepsMax}`;
   return {
-    name: `chain-${range}-d${r.distractors}${r.questions === 1 ? "" : `-q${r.questions}`}`,
+    name: `chain-${range}-d${r.distractors}${r.questions === 1 ? "" : `-q${r.questions}`}${
+      options.hideAnswers && r.questions !== 1 ? "-hidden" : ""
+    }`,
     tokenizer: CHAIN_TOKENIZER,
     seqLen: Math.max(
       chainSeqLen(r.stepsMax, r.distractors, r.questions),
@@ -445,6 +461,7 @@ export function chainTask(options: ChainOptions = {}): Task<ChainProblem> {
       generateChainProblems({
         ...options,
         questions: split === "train" ? r.questions : 1,
+        hideAnswers: split === "train" && options.hideAnswers === true,
         split,
         seed,
         count,

@@ -29,6 +29,13 @@ export interface TextProblem {
    * trains several answers. Evaluation asks only the first question.
    */
   readonly followUps?: readonly FollowUp[];
+  /**
+   * Whether training reads every answer (the target's and the follow-ups')
+   * back as PAD instead of its tokens, while still predicting them: then
+   * each answer comes from the prompt alone, never from another's (default
+   * false).
+   */
+  readonly answersHidden?: boolean;
 }
 
 /** Turns text into ids and back, with padding and end-of-sequence ids. */

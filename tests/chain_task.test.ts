@@ -389,3 +389,28 @@ Deno.test("max_seq_len: 0 is the task's need; more keeps a bigger shape; fewer i
   assertThrows(() => modelConfigOf({ ...c, max_seq_len: need - 1 }), ConfigError, "max_seq_len");
   assertThrows(() => resolveConfig({ max_seq_len: -1 }), ConfigError, "max_seq_len");
 });
+
+Deno.test("chain hidden answers: every answer still predicted, but read back as PAD", () => {
+  const shown = resolveConfig({ task: "chain", chain_questions: 0, chain_distractors: 1 });
+  const hidden = { ...shown, chain_hide_answers: true };
+  assertEquals(taskOf(hidden).name, "chain-1-4-d1-q0-hidden");
+  const a = trainBatch({ ...shown, batch_size: 4 }, 3),
+    b = trainBatch({ ...hidden, batch_size: 4 }, 3);
+  // The same problems, targets and mask; only the inputs at answer positions differ.
+  assertEquals(a.targets, b.targets);
+  assertEquals(a.mask, b.mask);
+  const pad = CHAIN_TOKENIZER.padId;
+  let answers = 0;
+  for (let t = 0; t < a.inputs.length; t++) {
+    const isAnswer = t > 0 && a.mask[t - 1] === 1 && a.targets[t - 1] !== CHAIN_TOKENIZER.eosId &&
+      t % a.seqLen !== 0;
+    if (isAnswer) {
+      answers++;
+      assertEquals(b.inputs[t], pad);
+      assertEquals(a.inputs[t], a.targets[t - 1]); // shown: the answer itself
+    } else assertEquals(b.inputs[t], a.inputs[t]);
+  }
+  assert(answers >= 4 * 3, `${answers}`);
+  // Test problems are untouched.
+  for (const p of taskOf(hidden).sample("test", 1, 20)) assertEquals(p.answersHidden, undefined);
+});

@@ -54,6 +54,8 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size"> {
   chain_ops: typeof CHAIN_OP_SETS[number];
   /** Questions per training chain problem: the last link, then others (0 = every variable; chain). */
   chain_questions: number;
+  /** Read training answers back as PAD, so no chain question sees another's answer (chain). */
+  chain_hide_answers: boolean;
   /** Loop-count sampler. */
   loop_sampler: LoopSpec["kind"];
   /** Fixed loop count; also the "training depth" reported by evaluation. */
@@ -226,6 +228,10 @@ export const CONFIG_KEYS: { readonly [K in keyof TrainConfig]: ConfigKey<TrainCo
     "questions per training chain problem: the last link, then other variables (0 = all)",
     0,
     26,
+  ),
+  chain_hide_answers: bool(
+    false,
+    "read training chain answers back as PAD (no question sees another's answer)",
   ),
   d_model: int(32, "width of the latent state", 1, 16384),
   n_heads: int(4, "attention heads (must divide d_model)", 1, 1024),

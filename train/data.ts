@@ -36,6 +36,7 @@ export function taskOf(
         | "chain_order"
         | "chain_ops"
         | "chain_questions"
+        | "chain_hide_answers"
       >
     >,
 ): Task {
@@ -49,6 +50,7 @@ export function taskOf(
       order: c.chain_order ?? "shuffled",
       ops: [...(c.chain_ops ?? "+-")] as ChainOp[],
       questions: c.chain_questions ?? 1,
+      hideAnswers: c.chain_hide_answers ?? false,
     });
   }
   if (c.task === "gsm8k-synthetic") {

@@ -188,7 +188,7 @@ def dropout_mask(seed, rate, index):
 DEFAULTS = {
     "task": "addition", "digits": 4, "reverse": True, "steps_min": 2, "steps_max": 4, "data": "",
     "tokenizer": "char", "chain_steps_min": 1, "chain_steps_max": 4, "chain_test_steps_max": 0,
-    "chain_distractors": 2, "chain_order": "shuffled", "chain_ops": "+-", "chain_questions": 1,
+    "chain_distractors": 2, "chain_order": "shuffled", "chain_ops": "+-", "chain_questions": 1, "chain_hide_answers": False,
     "d_model": 32,
     "n_heads": 4, "d_ff": 64,
     "n_layers": 1, "prelude_layers": 0,
@@ -218,7 +218,7 @@ SUPPORTED = {
 # Keys that only the toolkit's own runs read (evaluation, backend).
 IGNORED = ("eval_size", "eval_every", "eval_loops", "backend", "steps_min", "steps_max", "chain_steps_min",
            "chain_steps_max", "chain_test_steps_max", "chain_distractors", "chain_order",
-           "chain_ops", "chain_questions")
+           "chain_ops", "chain_questions", "chain_hide_answers")
 
 
 def resolve_config(partial):
