@@ -8,8 +8,8 @@
  * "loss on the answer tokens only", with target `" " + digits + EOS`).
  * A problem's follow-up questions come after its target, before EOS; their
  * answers are scored and their question text is not. With `answersHidden`,
- * every answer token is read back as PAD, so no question sees another's
- * answer.
+ * every answer token but the last is read back as PAD, so no question sees
+ * another's answer (the last is followed only by EOS).
  *
  * @module
  */
@@ -63,10 +63,11 @@ export function encodeBatch(
   const mask = new Float32Array(n * len);
   encoded.forEach(({ ids, scored }, i) => {
     const row = i * len;
-    const hide = problems[i].answersHidden === true;
+    // Hidden answers are still predicted, but read back as PAD; the last
+    // one stays, since only EOS follows it (so "answer, then EOS" is trained).
+    const lastAnswer = problems[i].answersHidden === true ? scored.lastIndexOf(0) + 1 : 0;
     for (let t = 0; t < ids.length - 1; t++) {
-      // A hidden answer is still predicted, but read back as PAD.
-      inputs[row + t] = hide && scored[t] === 1 ? tokenizer.padId : ids[t];
+      inputs[row + t] = t < lastAnswer && scored[t] === 1 ? tokenizer.padId : ids[t];
       targets[row + t] = ids[t + 1];
       mask[row + t] = scored[t + 1];
     }

@@ -30,10 +30,11 @@ export interface TextProblem {
    */
   readonly followUps?: readonly FollowUp[];
   /**
-   * Whether training reads every answer (the target's and the follow-ups')
-   * back as PAD instead of its tokens, while still predicting them: then
+   * Whether training reads the answers (the target's and the follow-ups')
+   * back as PAD instead of their tokens, while still predicting them: then
    * each answer comes from the prompt alone, never from another's (default
-   * false).
+   * false). The last answer is read as itself, since only EOS follows it:
+   * evaluation emits an answer and then EOS.
    */
   readonly answersHidden?: boolean;
 }
