@@ -113,11 +113,13 @@ export interface ChainOptions {
    */
   readonly questions?: number;
   /**
-   * Read every training answer back as PAD (default false): with the answers
-   * written in, a follow-up is often one step from an answer already in the
-   * sequence (a neighbour's value plus or minus a digit), a shortcut the
-   * first question never has; hidden, every answer comes from the
-   * definitions alone.
+   * Read every training answer but a row's last back as PAD (default false):
+   * with the answers written in, a follow-up is often one step from an
+   * answer already in the sequence (a neighbour's value plus or minus a
+   * digit), a shortcut the first question never has; hidden, every answer
+   * comes from the definitions alone. Each row then asks a random number of
+   * the follow-ups (none to all `questions - 1`), so that some rows end
+   * right after the first answer, as evaluation does.
    */
   readonly hideAnswers?: boolean;
 }
@@ -328,10 +330,12 @@ export function generateChainProblem(
       value: d.kind === "literal" ? d.value : applyChainOp(values[d.from], d.op, d.operand),
     })),
   ];
-  const asked = shuffled(questionRng, others).slice(
-    0,
-    questions === 0 ? others.length : questions - 1,
-  );
+  const most = questions === 0 ? others.length : Math.min(questions - 1, others.length);
+  // Hidden answers: a random number of follow-ups (0 to most), so that some
+  // rows end right after the first answer, where evaluation emits EOS.
+  const count = options.hideAnswers ? questionRng.int(0, most) : most;
+  const asked = shuffled(questionRng, others).slice(0, count);
+  if (asked.length === 0) return problem;
   return {
     ...problem,
     followUps: asked.map(({ name, value }) => ({ prompt: `;?${name}=`, target: String(value) })),

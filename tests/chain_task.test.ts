@@ -8,6 +8,7 @@ import {
 } from "../tasks/chain.ts";
 import { ConfigError, DEFAULT_CONFIG, resolveConfig } from "../train/config.ts";
 import { heldOutProblems, modelConfigOf, taskOf, trainBatch } from "../train/data.ts";
+import { encodeBatch } from "../tasks/batch.ts";
 import { train } from "../train/trainer.ts";
 
 // Our own reading of a prompt, independent of the generator: the
@@ -391,19 +392,27 @@ Deno.test("max_seq_len: 0 is the task's need; more keeps a bigger shape; fewer i
 });
 
 Deno.test("chain hidden answers: every answer still predicted, but read back as PAD", () => {
-  const shown = resolveConfig({ task: "chain", chain_questions: 0, chain_distractors: 1 });
-  const hidden = { ...shown, chain_hide_answers: true };
-  assertEquals(taskOf(hidden).name, "chain-1-4-d1-q0-hidden");
-  const a = trainBatch({ ...shown, batch_size: 4 }, 3),
-    b = trainBatch({ ...hidden, batch_size: 4 }, 3);
-  // The same problems, targets and mask; only the inputs at answer positions differ.
+  const hidden = resolveConfig({
+    task: "chain",
+    chain_questions: 0,
+    chain_distractors: 1,
+    chain_hide_answers: true,
+  });
+  const task = taskOf(hidden);
+  assertEquals(task.name, "chain-1-4-d1-q0-hidden");
+  const rows = task.sample("train", 5, 40) as ChainProblem[];
+  assert(rows.some((p) => p.answersHidden === true));
+  // The same rows with their answers shown: same targets and mask; the inputs
+  // differ only at answers, and not at a row's last one (only EOS follows it).
+  const shownRows = rows.map(({ answersHidden: _, ...p }) => p);
+  const b = encodeBatch(rows, CHAIN_TOKENIZER, task.seqLen);
+  const a = encodeBatch(shownRows, CHAIN_TOKENIZER, task.seqLen);
   assertEquals(a.targets, b.targets);
   assertEquals(a.mask, b.mask);
   const pad = CHAIN_TOKENIZER.padId, eos = CHAIN_TOKENIZER.eosId;
   let hiddenCount = 0;
   for (let t = 0; t < a.inputs.length; t++) {
     const isAnswer = t % a.seqLen !== 0 && a.mask[t - 1] === 1 && a.targets[t - 1] !== eos;
-    // The row's last answer (EOS is its next token) stays itself.
     const last = isAnswer && a.targets[t] === eos;
     if (isAnswer && !last) {
       hiddenCount++;
@@ -411,7 +420,12 @@ Deno.test("chain hidden answers: every answer still predicted, but read back as 
       assertEquals(a.inputs[t], a.targets[t - 1]); // shown: the answer itself
     } else assertEquals(b.inputs[t], a.inputs[t]);
   }
-  assert(hiddenCount >= 4 * 2, `${hiddenCount}`);
+  assert(hiddenCount >= 20, `${hiddenCount}`);
   // Test problems are untouched.
-  for (const p of taskOf(hidden).sample("test", 1, 20)) assertEquals(p.answersHidden, undefined);
+  for (const p of task.sample("test", 1, 20)) assertEquals(p.answersHidden, undefined);
+  // Rows ask a random number of follow-ups, none included (then the row ends after its answer).
+  const counts = new Set(
+    (task.sample("train", 2, 300) as ChainProblem[]).map((p) => p.followUps?.length ?? 0),
+  );
+  for (const k of [0, 1, 2, 3]) assert(counts.has(k), `no row with ${k} follow-ups`);
 });
