@@ -35,25 +35,8 @@ export {
   hasRealGpu,
   parseBackend,
   useBackend,
-} from "./core/backend.ts";
-export {
-  MAX_WASM_THREADS,
-  useWasmThreads,
-  WASM_THREADS_ENV,
-  wasmKernelThreads,
-  wasmThreadsFromEnv,
-} from "./core/wasm_threads.ts";
-export { useFastWasmKernels } from "./core/wasm_kernels.ts";
-export { type SimdMatMul, simdMatMul } from "./core/simd_matmul.ts";
-export { fusedLayerNorm, fusedLayerNormReady } from "./core/layer_norm_op.ts";
-export { fusedGelu, fusedGeluReady } from "./core/gelu_op.ts";
-export { type AdamWCoefficients, fusedAdamW, fusedAdamWReady } from "./core/adamw_op.ts";
-export {
-  registerWebgpuMatMul,
-  WEBGPU_MATMUL_ENV,
-  webgpuMatMulFromEnv,
-} from "./core/webgpu_matmul.ts";
-export { mixSeed, Rng } from "./core/rng.ts";
+} from "./backends/select.ts";
+export { mixSeed, Rng } from "./utils/rng.ts";
 
 export {
   INIT_STATES,
@@ -173,18 +156,18 @@ export {
 } from "./train/config.ts";
 export { InputError } from "./train/errors.ts";
 export {
-  backpropLoops,
   formatBytes,
   ioFloats,
   layerFloats,
   type MemoryEstimate,
+  memoryEstimate,
   memoryLimit,
   type MemoryPart,
   overLimit,
   paramCount,
-  trainingMemory,
   WASM_HEAP_BYTES,
-} from "./train/memory.ts";
+} from "./models/memory.ts";
+export { trainingMemory } from "./train/memory.ts";
 export {
   AdamW,
   type AdamWOptions,

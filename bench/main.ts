@@ -6,10 +6,10 @@
  *
  * On a real GPU (`STARS_BACKEND=webgpu`) PyTorch runs on CUDA and the paper's
  * configuration is timed too, with tfjs's matrix product and then with the
- * toolkit's tiled one (`core/webgpu_matmul.ts`); on the CPU that one takes minutes a step, so it
+ * toolkit's tiled one (`backends/webgpu/matmul.ts`); on the CPU that one takes minutes a step, so it
  * runs only with `STARS_BENCH_PAPER=1`.
  */
-import { hasRealGpu, useBackend } from "../core/backend.ts";
+import { hasRealGpu, useBackend } from "../backends/select.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { BENCH_SMALL, type BenchConfig, PAPER_BENCH, stepTime } from "./step_time.ts";
 import { matmulGflops, trainingFlops } from "./ceiling.ts";
@@ -19,8 +19,8 @@ import { torchMatmulGflops, torchStepTime } from "./torch_ref.ts";
 import { simdPeakGflops } from "./simd_peak.ts";
 import { webgpuMatMulBench } from "./webgpu_matmul.ts";
 import { productPathStepTimes } from "./products.ts";
-import { nativeBlasStatus } from "../core/native_blas.ts";
-import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "../core/webgpu_matmul.ts";
+import { nativeBlasStatus } from "../backends/native/blas.ts";
+import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "../backends/webgpu/matmul.ts";
 
 const backend = await useBackend(
   (Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm",

@@ -11,7 +11,7 @@ import {
   nativeBlasStatus,
   setBlasThreads,
   setNativeBlas,
-} from "../core/native_blas.ts";
+} from "../backends/native/blas.ts";
 import { type BenchConfig, stepTime } from "./step_time.ts";
 
 /** Median step times per product path, in ms (null where native products are unavailable). */

@@ -8,7 +8,7 @@
  * Kernel counts are exact; times are as noisy as the machine.
  */
 import * as tf from "@tensorflow/tfjs";
-import { useBackend } from "../core/backend.ts";
+import { useBackend } from "../backends/select.ts";
 import { depthSweep } from "../eval/sweep.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";

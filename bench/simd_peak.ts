@@ -17,7 +17,7 @@ import {
   v128Store,
   v128Zero,
   vConst,
-} from "../core/wasm_asm.ts";
+} from "../backends/wasm/asm.ts";
 
 const ACCUMULATORS = 12, UNROLL = 4;
 

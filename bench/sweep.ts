@@ -83,7 +83,7 @@ export async function sweepCacheBench(
 }
 
 if (import.meta.main) {
-  const { useBackend } = await import("../core/backend.ts");
+  const { useBackend } = await import("../backends/select.ts");
   const backend = await useBackend(
     (Deno.env.get("STARS_BACKEND") as "wasm" | undefined) ?? "wasm",
   );

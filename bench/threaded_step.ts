@@ -4,8 +4,8 @@
  * `STARS_WASM_THREADS=N deno run -A bench/threaded_step.ts` prints
  * `{"threads": N, "ms_per_step": ...}`. `bench/main.ts` runs it.
  */
-import { useBackend } from "../core/backend.ts";
-import { wasmKernelThreads } from "../core/wasm_threads.ts";
+import { useBackend } from "../backends/select.ts";
+import { wasmKernelThreads } from "../backends/wasm/threads.ts";
 import { BENCH_SMALL, stepTime } from "./step_time.ts";
 
 /** Runs this file in a child process with `threads` threads; its step time in ms. */

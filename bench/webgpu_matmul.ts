@@ -1,14 +1,14 @@
 /**
  * The paper's matrix products on WebGPU: tfjs-webgpu's kernel against the
- * toolkit's tiled program (`core/webgpu_matmul.ts`), shape by shape, in
+ * toolkit's tiled program (`backends/webgpu/matmul.ts`), shape by shape, in
  * GFLOP/s. `deno task bench` runs it on a real GPU; on its own,
  * `STARS_BACKEND=webgpu deno run -A bench/webgpu_matmul.ts` prints JSON
  * lines (on llvmpipe the figures say nothing about a GPU).
  */
 import * as tf from "@tensorflow/tfjs";
-import { useBackend } from "../core/backend.ts";
-import type { WebGPUBackend } from "../core/webgpu_backend.ts";
-import { runTiledMatMul, tiledMatMulSize } from "../core/webgpu_matmul.ts";
+import { useBackend } from "../backends/select.ts";
+import type { WebGPUBackend } from "../backends/webgpu/program.ts";
+import { runTiledMatMul, tiledMatMulSize } from "../backends/webgpu/matmul.ts";
 
 /** One product: `[m, k] x [k, n]` before the transposes (as stored: `A^T` is `[k, m]`). */
 export interface ProductShape {

@@ -8,12 +8,12 @@
  */
 import { Progress } from "./progress.ts";
 import { compareResults } from "./compare.ts";
-import { useBackend } from "../core/backend.ts";
+import { useBackend } from "../backends/select.ts";
 import { dynamicsMemory, type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
 import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { dynamicsCsv, dynamicsTable } from "../plots/dynamics_text.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
-import { memoryLimit, overLimit } from "../train/memory.ts";
+import { memoryLimit, overLimit } from "../models/memory.ts";
 import { MAX_EVAL_LOOPS, runTask, testProblems } from "./eval.ts";
 import {
   backendFlag,

@@ -4,7 +4,7 @@
  * the depth sweep (exact match of greedy decoding at each loop count, with
  * a 95% Wilson interval), adaptive exit, and plots.
  */
-import { useBackend } from "../core/backend.ts";
+import { useBackend } from "../backends/select.ts";
 import { decodeMemoryPerRow } from "../eval/decode.ts";
 import { type ExitRule, parseExitRule } from "../eval/exit.ts";
 import { type Unfit, unfitReason } from "../eval/fit.ts";
@@ -21,7 +21,7 @@ import type { TrainConfig } from "../train/config.ts";
 import type { OpenedWeights } from "../train/weights.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { heldOutProblems, taskOf } from "../train/data.ts";
-import { formatBytes, memoryLimit } from "../train/memory.ts";
+import { formatBytes, memoryLimit } from "../models/memory.ts";
 import {
   backendFlag,
   BLAS_HELP,

@@ -4,7 +4,7 @@
  * toolkit's names or the STARS reference implementation's `state_dict`
  * names and layouts (see `train/weights.ts`).
  */
-import { useBackend } from "../core/backend.ts";
+import { useBackend } from "../backends/select.ts";
 import { exportWeights, type Naming, NAMINGS } from "../train/weights.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 

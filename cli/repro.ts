@@ -3,7 +3,7 @@
  * trains the four arms, sweeps them over loop depth on the paper's test
  * split, and writes results.json, results.md, accuracy.svg and dynamics.svg.
  */
-import { parseBackend, useBackend } from "../core/backend.ts";
+import { parseBackend, useBackend } from "../backends/select.ts";
 import {
   armConfig,
   type Profile,
@@ -12,8 +12,8 @@ import {
   PROFILES,
   profileSeeds,
 } from "../repro/arms.ts";
-import { wasmKernelThreads } from "../core/wasm_threads.ts";
-import { nativeBlasStatus, productPathLine } from "../core/native_blas.ts";
+import { wasmKernelThreads } from "../backends/wasm/threads.ts";
+import { nativeBlasStatus, productPathLine } from "../backends/native/blas.ts";
 import {
   reproAccuracySvg,
   reproDynamicsSvg,

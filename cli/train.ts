@@ -2,8 +2,8 @@
  * `deno task train [--config file.json] [--key value ...] [--out DIR]`:
  * trains a looped model and prints progress and the held-out accuracy.
  */
-import { useBackend } from "../core/backend.ts";
-import { productPathLine } from "../core/native_blas.ts";
+import { useBackend } from "../backends/select.ts";
+import { productPathLine } from "../backends/native/blas.ts";
 import { validateLoopSpec } from "../regularizers/loop_sampler.ts";
 import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
 import type { Task } from "../tasks/task.ts";
@@ -18,7 +18,8 @@ import {
   type TrainConfig,
 } from "../train/config.ts";
 import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf } from "../train/data.ts";
-import { memoryLimit, overLimit, trainingMemory } from "../train/memory.ts";
+import { memoryLimit, overLimit } from "../models/memory.ts";
+import { trainingMemory } from "../train/memory.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { initWeights, train, type TrainEvent } from "../train/trainer.ts";
 import {

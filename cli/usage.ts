@@ -3,10 +3,10 @@
  * code 2), flag parsing on `@std/cli`, and help text from the config schema.
  */
 import { parseArgs } from "@std/cli";
-import { type BackendName, parseBackend } from "../core/backend.ts";
-import { nativeBlasStatus, setNativeBlas } from "../core/native_blas.ts";
-import { wasmThreadsFromEnv } from "../core/wasm_threads.ts";
-import { webgpuMatMulFromEnv } from "../core/webgpu_matmul.ts";
+import { type BackendName, parseBackend } from "../backends/select.ts";
+import { nativeBlasStatus, setNativeBlas } from "../backends/native/blas.ts";
+import { wasmThreadsFromEnv } from "../backends/wasm/threads.ts";
+import { webgpuMatMulFromEnv } from "../backends/webgpu/matmul.ts";
 import { CONFIG_SCHEMA, type KeySpec } from "../train/config.ts";
 import { InputError } from "../train/errors.ts";
 

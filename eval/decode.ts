@@ -13,7 +13,7 @@ import type { KVEntry } from "../models/layer.ts";
 import { cacheTensors, type DecodeCache, emptyCache, type LoopedLM } from "../models/looped.ts";
 import { argmax } from "./distribution.ts";
 import type { LoopPoint } from "./exit.ts";
-import { ioFloats, layerFloats } from "../train/memory.ts";
+import { ioFloats, layerFloats } from "../models/memory.ts";
 
 /** Everything read out while computing one token for a batch. */
 export interface TokenTrace {

@@ -27,7 +27,7 @@ import type { Task, TextProblem } from "../tasks/task.ts";
 import { argmax, entropy, klDivergence, vectorNorm } from "./distribution.ts";
 import { pca2, type Projection2D } from "./pca.ts";
 import type { ModelConfig } from "../models/config.ts";
-import { ioFloats, layerFloats, type MemoryEstimate } from "../train/memory.ts";
+import { ioFloats, layerFloats, type MemoryEstimate } from "../models/memory.ts";
 
 /**
  * Seed of the rho estimates' random start vectors when none (or 0) is given:

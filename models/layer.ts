@@ -5,7 +5,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.ts";
 import { norm, type NormParams, residual } from "./norm.ts";
-import { dense, dropout, gelu, matmul, matmulTransposed } from "./ops.ts";
+import { gelu } from "../ops/gelu.ts";
+import { matmul, matmulTransposed } from "../ops/matmul.ts";
+import { dense, dropout } from "./ops.ts";
 import type { Params } from "./params.ts";
 
 /** Per-call settings shared by every layer of a forward pass. */

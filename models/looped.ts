@@ -6,11 +6,12 @@
  * `h -> f(h)` is available on its own for the Jacobian regulariser.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import type { ModelConfig } from "./config.ts";
 import { type KVEntry, type LayerContext, normParams, param, transformerLayer } from "./layer.ts";
 import { norm } from "./norm.ts";
-import { dense, dropout, matmul, seededTruncatedNormal, transposeLast } from "./ops.ts";
+import { matmul, transposeLast } from "../ops/matmul.ts";
+import { dense, dropout, seededTruncatedNormal } from "./ops.ts";
 import { initParams, type Params } from "./params.ts";
 
 /** Options of a forward pass. */

@@ -3,7 +3,7 @@
  * around a residual branch that the paper compares.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedLayerNorm, fusedLayerNormReady } from "../core/layer_norm_op.ts";
+import { layerNorm as layerNormOp } from "../ops/layer_norm.ts";
 import type { NormPlacement, NormType } from "./config.ts";
 
 const EPS = 1e-5;
@@ -16,17 +16,9 @@ export interface NormParams {
   bias?: tf.Tensor;
 }
 
-/**
- * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis: the fused
- * op where the backend has its kernels (core/layer_norm_op.ts), tfjs ops
- * elsewhere.
- */
+/** `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis (the ops layer's LayerNorm). */
 export function layerNorm(x: tf.Tensor, p: NormParams): tf.Tensor {
-  if (p.bias && fusedLayerNormReady()) return fusedLayerNorm(x, p.gain, p.bias, EPS);
-  const { mean, variance } = tf.moments(x, -1, true);
-  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS)));
-  const scaled = tf.mul(y, p.gain);
-  return p.bias ? tf.add(scaled, p.bias) : scaled;
+  return layerNormOp(x, p.gain, p.bias, EPS);
 }
 
 /** `x / sqrt(mean(x^2) + eps) * gain` over the last axis. */

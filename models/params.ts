@@ -4,7 +4,7 @@
  * unit gains), so checkpoints are a list of (name, shape, values).
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../core/rng.ts";
+import { Rng } from "../utils/rng.ts";
 import type { ModelConfig } from "./config.ts";
 import { placementNorms } from "./norm.ts";
 

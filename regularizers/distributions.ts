@@ -7,7 +7,7 @@
  * @module
  */
 
-/** Any source of uniform variates in [0, 1), such as `core/rng.ts`'s `Rng`. */
+/** Any source of uniform variates in [0, 1), such as `utils/rng.ts`'s `Rng`. */
 export interface UniformSource {
   /** A uniform variate in [0, 1). */
   next(): number;
@@ -93,7 +93,7 @@ const KNUTH_LIMIT = 10;
  *
  * @example
  * ```ts
- * import { Rng } from "../core/rng.ts";
+ * import { Rng } from "../utils/rng.ts";
  * import { samplePoisson } from "./distributions.ts";
  * const k = samplePoisson(new Rng(1), 5); // a non-negative integer, mean 5
  * ```

@@ -3,7 +3,7 @@
  * for checking the estimators and for analysis of tiny models.
  *
  * Eigenvalues come from LAPACK's `dgeev` where the native BLAS library is
- * loaded (core/native_lapack.ts), else from ml-matrix's
+ * loaded (backends/native/lapack.ts), else from ml-matrix's
  * `EigenvalueDecomposition` (a port of JAMA: Hessenberg reduction and
  * shifted QR); both handle non-symmetric matrices and return complex
  * eigenvalues as conjugate pairs.
@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { type StateMap, vjp } from "./jacobian_products.ts";
-import { nativeEigenvalues, nativeEigenvaluesReady } from "../core/native_lapack.ts";
+import { nativeEigenvalues, nativeEigenvaluesReady } from "../backends/native/lapack.ts";
 
 /** A complex number `re + i im`. */
 export interface Complex {

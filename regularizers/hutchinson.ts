@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import { DEFAULT_FD_EPS, jvp, type StateMap } from "./jacobian_products.ts";
 import { type Probe, probe } from "./probes.ts";
 

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import { hutchinsonFrobenius } from "./hutchinson.ts";
 import type { StateMap } from "./jacobian_products.ts";
 import type { Probe } from "./probes.ts";

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { mixSeed, Rng } from "../core/rng.ts";
+import { mixSeed, Rng } from "../utils/rng.ts";
 import { normalCdf, poissonPmf, samplePoisson } from "./distributions.ts";
 
 /** The largest loop count a spec may allow (`n`, `max`). */

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { mixSeed, Rng } from "../core/rng.ts";
+import { mixSeed, Rng } from "../utils/rng.ts";
 import type { Split } from "./split.ts";
 import { exactTargetMatch, type Task, type TextProblem } from "./task.ts";
 import { CharTokenizer, EOS, PAD } from "./tokenizer.ts";

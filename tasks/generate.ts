@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Rng } from "../core/rng.ts";
+import { Rng } from "../utils/rng.ts";
 import { makeProblem, type Op, type Problem } from "./arithmetic.ts";
 import { DEFAULT_TEST_FRACTION, type Split, splitOf } from "./split.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import type { Op } from "./arithmetic.ts";
 
 /** Which side of the train/test split a problem belongs to. */

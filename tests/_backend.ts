@@ -2,7 +2,7 @@
  * Test set-up: activates the backend named by STARS_BACKEND (default wasm),
  * so `STARS_BACKEND=webgpu deno task test` runs the whole suite on WebGPU.
  */
-import { parseBackend, useBackend } from "../core/backend.ts";
+import { parseBackend, useBackend } from "../backends/select.ts";
 
 /** The backend the tests run on. */
 export const BACKEND: string = await useBackend(

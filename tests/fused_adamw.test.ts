@@ -1,5 +1,5 @@
 /**
- * The fused AdamW update (core/adamw_op.ts) on wasm, and on WebGPU where
+ * The fused AdamW update (ops/adamw.ts) on wasm, and on WebGPU where
  * there is an adapter (llvmpipe in CI), against the same optimizer's tfjs-op
  * path on the cpu backend: three steps with a clip factor, decayed and
  * undecayed parameters, sizes that are not multiples of a workgroup; and
@@ -7,9 +7,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
-import { adamwArrays, adamwFactors, fusedAdamWReady } from "../core/adamw_op.ts";
-import { simdAdamW } from "../core/simd_adamw.ts";
-import { gpuAdapter, useBackend } from "../core/backend.ts";
+import { adamwArrays, adamwFactors, fusedAdamWReady } from "../ops/adamw.ts";
+import { simdAdamW } from "../backends/wasm/simd_adamw.ts";
+import { gpuAdapter, useBackend } from "../backends/select.ts";
 import { AdamW } from "../train/adamw.ts";
 import { maxAbsDiff } from "./_backend.ts";
 

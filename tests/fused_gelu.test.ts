@@ -1,14 +1,14 @@
 /**
- * The fused GELU (core/gelu_op.ts) on wasm, and on WebGPU where there is an
+ * The fused GELU (ops/gelu.ts) on wasm, and on WebGPU where there is an
  * adapter (llvmpipe in CI), against the same function built from tfjs ops on
  * the cpu backend: values, first- and second-order derivatives (on wasm, on
  * the SIMD path and the JavaScript one), and no leaks.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
-import { gpuAdapter, useBackend } from "../core/backend.ts";
-import { fusedGeluReady } from "../core/gelu_op.ts";
-import { gelu } from "../models/ops.ts";
+import { gpuAdapter, useBackend } from "../backends/select.ts";
+import { fusedGeluReady } from "../ops/gelu.ts";
+import { gelu } from "../ops/gelu.ts";
 import { maxAbsDiff } from "./_backend.ts";
 
 const BACKENDS = ["wasm", ...(await gpuAdapter() ? ["webgpu" as const] : [])] as const;

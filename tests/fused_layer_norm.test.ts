@@ -1,5 +1,5 @@
 /**
- * The fused LayerNorm (core/layer_norm_op.ts) on wasm, and on WebGPU where
+ * The fused LayerNorm (ops/layer_norm.ts) on wasm, and on WebGPU where
  * there is an adapter (llvmpipe in CI), against the same function built from
  * tfjs ops on the cpu backend: values, first-order gradients, second-order
  * derivatives (with respect to a direction, and with respect to the input
@@ -7,8 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
-import { gpuAdapter, useBackend } from "../core/backend.ts";
-import { fusedLayerNormReady } from "../core/layer_norm_op.ts";
+import { gpuAdapter, useBackend } from "../backends/select.ts";
+import { fusedLayerNormReady } from "../ops/layer_norm.ts";
 import { layerNorm } from "../models/norm.ts";
 import { maxAbsDiff } from "./_backend.ts";
 

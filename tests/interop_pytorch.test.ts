@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLess, assertRejects } from "@std/assert";
-import { Rng } from "../core/rng.ts";
+import { Rng } from "../utils/rng.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { NORM_PLACEMENTS } from "../models/config.ts";
 import { randomUnitVector } from "../regularizers/probes.ts";

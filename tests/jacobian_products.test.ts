@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals, assertLess, assertThrows } from "@std/assert";
-import { type BackendName, useBackend } from "../core/backend.ts";
+import { type BackendName, useBackend } from "../backends/select.ts";
 import { jvp, jvpExact, vjp } from "../regularizers/jacobian_products.ts";
 import { jacobianMatrix } from "../regularizers/exact_jacobian.ts";
 import { randomUnitVector } from "../regularizers/probes.ts";

@@ -1,11 +1,11 @@
 /**
- * The worker pool of the SIMD matrix products (core/kernel_pool.ts): a
+ * The worker pool of the SIMD matrix products (backends/wasm/pool.ts): a
  * product split across threads equals the single-threaded one bit for bit,
  * and a worker's failure is an error on the calling thread, not a hang.
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { KernelPool } from "../core/kernel_pool.ts";
-import { compileSimdMatMul, gemmScratchBytes, simdMatMul } from "../core/simd_matmul.ts";
+import { KernelPool } from "../backends/wasm/pool.ts";
+import { compileSimdMatMul, gemmScratchBytes, simdMatMul } from "../backends/wasm/simd_matmul.ts";
 
 function sharedHeap(): { memory: WebAssembly.Memory; heap: Float32Array } {
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 64, shared: true });

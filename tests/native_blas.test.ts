@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertGreater, assertLess, assertThrows } from "@std/assert";
-import { nativeBlasStatus, setNativeBlas } from "../core/native_blas.ts";
+import { nativeBlasStatus, setNativeBlas } from "../backends/native/blas.ts";
 import { eigenvalues, MAX_EIGEN_SIZE } from "../regularizers/exact_jacobian.ts";
-import { nativeEigenvaluesReady } from "../core/native_lapack.ts";
+import { nativeEigenvaluesReady } from "../backends/native/lapack.ts";
 import { train } from "../train/trainer.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { BACKEND, maxAbsDiff, values } from "./_backend.ts";
@@ -136,7 +136,7 @@ Deno.test("native products: off, a missing library and no FFI permission fall ba
   assert(nativeBlasStatus().reason!.includes("off"));
   setNativeBlas("auto");
   const probe = `import { nativeBlasStatus } from "${
-    new URL("../core/native_blas.ts", import.meta.url).href
+    new URL("../backends/native/blas.ts", import.meta.url).href
   }"; try { console.log(JSON.stringify(nativeBlasStatus())); } catch (e) { console.log("error: " + e.message); }`;
   const run = async (args: string[], env: Record<string, string>) => {
     const out = await new Deno.Command(Deno.execPath(), {

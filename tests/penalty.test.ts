@@ -7,8 +7,8 @@ import {
   assertLess,
   assertThrows,
 } from "@std/assert";
-import { type BackendName, useBackend } from "../core/backend.ts";
-import { mixSeed } from "../core/rng.ts";
+import { type BackendName, useBackend } from "../backends/select.ts";
+import { mixSeed } from "../utils/rng.ts";
 import { hutchinsonFrobenius } from "../regularizers/hutchinson.ts";
 import { hutchinsonPenalty, jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import {

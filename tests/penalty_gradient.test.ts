@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertGreater, assertLess } from "@std/assert";
-import { type BackendName, useBackend } from "../core/backend.ts";
-import { mixSeed } from "../core/rng.ts";
+import { type BackendName, useBackend } from "../backends/select.ts";
+import { mixSeed } from "../utils/rng.ts";
 import {
   hutchinsonPenalty,
   jacobianPenalty,

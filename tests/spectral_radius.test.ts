@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertLess } from "@std/assert";
-import { type BackendName, useBackend } from "../core/backend.ts";
+import { type BackendName, useBackend } from "../backends/select.ts";
 import { eigenvalues, jacobianMatrix, spectralRadiusOf } from "../regularizers/exact_jacobian.ts";
 import { estimateSpectralRadius } from "../regularizers/spectral_radius.ts";
 import {

@@ -6,7 +6,7 @@
  * default path shows here as a changed fingerprint.
  */
 import { assertEquals } from "@std/assert";
-import { nativeBlasStatus } from "../core/native_blas.ts";
+import { nativeBlasStatus } from "../backends/native/blas.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { train } from "../train/trainer.ts";
 import { BACKEND } from "./_backend.ts";

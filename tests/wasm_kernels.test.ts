@@ -1,19 +1,19 @@
 /**
- * The wasm kernels the toolkit replaces (core/wasm_kernels.ts) and its SIMD
- * matrix products (core/simd_matmul.ts) compute what tfjs's own
+ * The wasm kernels the toolkit replaces (backends/wasm/install.ts) and its SIMD
+ * matrix products (backends/wasm/simd_matmul.ts) compute what tfjs's own
  * kernels compute: checked against float64 sums, against the cpu backend
  * (which the replacements do not touch), and for leaks of wasm buffers.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
-import { useBackend } from "../core/backend.ts";
+import { useBackend } from "../backends/select.ts";
 import {
   compileSimdMatMul,
   gemmScratchBytes,
   type SimdMatMul,
   simdMatMulModule,
-} from "../core/simd_matmul.ts";
-import { hasRelaxedSimd } from "../core/wasm_asm.ts";
+} from "../backends/wasm/simd_matmul.ts";
+import { hasRelaxedSimd } from "../backends/wasm/asm.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";

@@ -1,5 +1,5 @@
 /**
- * The threaded wasm build (core/wasm_threads.ts) computes what the
+ * The threaded wasm build (backends/wasm/threads.ts) computes what the
  * single-threaded one does. Both run in this process, one after the other:
  * reference numbers single-threaded, then the wasm backend is restarted on 2
  * threads.
@@ -7,14 +7,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertLessOrEqual, assertRejects, assertThrows } from "@std/assert";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { useBackend } from "../core/backend.ts";
+import { useBackend } from "../backends/select.ts";
 import {
   MAX_WASM_THREADS,
   useWasmThreads,
   WASM_THREADS_ENV,
   wasmKernelThreads,
   wasmThreadsFromEnv,
-} from "../core/wasm_threads.ts";
+} from "../backends/wasm/threads.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";
@@ -91,7 +91,7 @@ Deno.test({
     tf.registerBackend("wasm", factory, 2);
     assertEquals(await useWasmThreads(2), 2);
     assertEquals(wasmKernelThreads(), 2); // the toolkit's products on 2 threads
-    assertEquals(getThreadsCount(), 1); // tfjs's XNNPACK on 1 (see core/wasm_threads.ts)
+    assertEquals(getThreadsCount(), 1); // tfjs's XNNPACK on 1 (see backends/wasm/threads.ts)
     assertEquals(tf.getBackend(), "wasm");
     assertEquals(globalThis.Worker.name, "Worker"); // Deno's own, restored
 

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertLess } from "@std/assert";
-import { gpuAdapter, useBackend } from "../core/backend.ts";
+import { gpuAdapter, useBackend } from "../backends/select.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { maskedCrossEntropy } from "../train/loss.ts";

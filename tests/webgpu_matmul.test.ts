@@ -1,20 +1,20 @@
 /**
- * The tiled WebGPU product (core/webgpu_matmul.ts) on a WebGPU adapter
+ * The tiled WebGPU product (backends/webgpu/matmul.ts) on a WebGPU adapter
  * (llvmpipe in CI) against the cpu backend: both tile sizes, every
  * transpose, batches, sizes that leave partial tiles; then the registered
  * kernel inside a model-sized product and its gradients, without leaks.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual, assertThrows } from "@std/assert";
-import { gpuAdapter, useBackend } from "../core/backend.ts";
-import type { WebGPUBackend } from "../core/webgpu_backend.ts";
+import { gpuAdapter, useBackend } from "../backends/select.ts";
+import type { WebGPUBackend } from "../backends/webgpu/program.ts";
 import {
   registerWebgpuMatMul,
   runTiledMatMul,
   tiledMatMulSize,
   WEBGPU_MATMUL_ENV,
   webgpuMatMulFromEnv,
-} from "../core/webgpu_matmul.ts";
+} from "../backends/webgpu/matmul.ts";
 import { maxAbsDiff } from "./_backend.ts";
 
 const hasGpu = !!(await gpuAdapter());

@@ -4,7 +4,7 @@
  * checkpoints can save and restore it exactly.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedAdamW, fusedAdamWReady } from "../core/adamw_op.ts";
+import { adamwUpdate } from "../ops/adamw.ts";
 
 /** Hyper-parameters of one AdamW update. */
 export interface AdamWOptions {
@@ -65,7 +65,7 @@ export class AdamW {
    * Applies one update of `grads` (by name) to `params` in place, each
    * gradient first multiplied by `gradScale` where given (the global norm
    * clip's factor, see {@linkcode gradNormScale}). One fused kernel per
-   * parameter where the backend has it (`core/adamw_op.ts`), else tfjs ops;
+   * parameter where the backend has it (`ops/adamw.ts`), else tfjs ops;
    * the same numbers (bit for bit on wasm, within float32 rounding on WebGPU).
    */
   apply(
@@ -133,8 +133,6 @@ export class AdamW {
   ): [string, tf.Variable, tf.Variable, tf.Variable, tf.Tensor[]][] {
     const eps = o.eps ?? 1e-8;
     const c1 = 1 - o.beta1 ** this.t, c2 = 1 - o.beta2 ** this.t;
-    const fused = fusedAdamWReady();
-    const scale = gradScale ?? (fused ? tf.scalar(1) : undefined);
     const out: [string, tf.Variable, tf.Variable, tf.Variable, tf.Tensor[]][] = [];
     for (const [name, p] of params) {
       const raw = grads[name];
@@ -142,16 +140,8 @@ export class AdamW {
       const m = this.m.get(name)!, v = this.v.get(name)!;
       const decayed = o.decay_scope === "all" || isDecayed(name, p.rank);
       const decay = decayed ? 1 - o.lr * o.weight_decay : 1;
-      if (fused) {
-        const coefficients = { beta1: o.beta1, beta2: o.beta2, lr: o.lr, decay, eps, c1, c2 };
-        out.push([name, p, m, v, fusedAdamW(p, raw, m, v, scale!, coefficients)]);
-        continue;
-      }
-      const g = scale ? tf.mul(raw, scale) : raw;
-      const m2 = tf.add(tf.mul(m, o.beta1), tf.mul(g, 1 - o.beta1));
-      const v2 = tf.add(tf.mul(v, o.beta2), tf.mul(tf.square(g), 1 - o.beta2));
-      const update = tf.div(tf.div(m2, c1), tf.add(tf.sqrt(tf.div(v2, c2)), eps));
-      out.push([name, p, m, v, [tf.sub(tf.mul(p, decay), tf.mul(update, o.lr)), m2, v2]]);
+      const coefficients = { beta1: o.beta1, beta2: o.beta2, lr: o.lr, decay, eps, c1, c2 };
+      out.push([name, p, m, v, adamwUpdate(p, raw, m, v, gradScale, coefficients)]);
     }
     return out;
   }

@@ -21,8 +21,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeBlasStatus } from "../core/native_blas.ts";
-import { wasmKernelThreads } from "../core/wasm_threads.ts";
+import { nativeBlasStatus } from "../backends/native/blas.ts";
+import { wasmKernelThreads } from "../backends/wasm/threads.ts";
 import { LoopedLM } from "../models/looped.ts";
 import type { ModelConfig } from "../models/config.ts";
 import { paramsFromValues, paramSpecs } from "../models/params.ts";

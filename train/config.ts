@@ -16,7 +16,7 @@ import { REG_KINDS } from "../regularizers/penalty_options.ts";
 import { POWER_MODES } from "../regularizers/power_penalty.ts";
 import { PROBES } from "../regularizers/probes.ts";
 import { InputError } from "./errors.ts";
-import { type BackendName, BACKENDS } from "../core/backend_names.ts";
+import { type BackendName, BACKENDS } from "../backends/names.ts";
 import { LOOP_KINDS, type LoopSpec } from "../regularizers/loop_sampler.ts";
 
 /** Tasks selectable by `task`. */

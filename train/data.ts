@@ -4,7 +4,7 @@
  * held-out set. Every batch depends only on (seed, step), so a resumed run
  * sees the same data as an uninterrupted one.
  */
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import type { ModelConfig } from "../models/config.ts";
 import type { LoopSpec } from "../regularizers/loop_sampler.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";

@@ -5,7 +5,7 @@
  * tensor count is the same after every step.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import type { LoopedLM } from "../models/looped.ts";
 import type { LoopDraw } from "../regularizers/loop_sampler.ts";
 import type { Batch } from "../tasks/batch.ts";

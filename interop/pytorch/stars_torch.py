@@ -4,7 +4,7 @@ One module, plain PyTorch (no other dependency), equal to the toolkit's
 `LoopedLM` for the options listed in SUPPORTED below:
 
 - safetensors read/write (struct + json + torch.frombuffer),
-- the toolkit's seeded generator (core/rng.ts: mixSeed, mulberry32, Box-Muller),
+- the toolkit's seeded generator (utils/rng.ts: mixSeed, mulberry32, Box-Muller),
   vectorised, so initial weights, loop counts, dropout masks and batches are
   the toolkit's for the same (seed, step),
 - the arithmetic task's batches (tasks/generate.ts, split.ts, batch.ts),
@@ -116,7 +116,7 @@ def _imul(a, b):
 
 
 def mix_seed(*parts):
-    """core/rng.ts mixSeed: hashes integers into one 32-bit seed."""
+    """utils/rng.ts mixSeed: hashes integers into one 32-bit seed."""
     h = 0x9E3779B9
     for p in parts:
         p = int(p)
@@ -131,7 +131,7 @@ def mix_seed(*parts):
 
 
 class Rng:
-    """core/rng.ts Rng (mulberry32), sequential."""
+    """utils/rng.ts Rng (mulberry32), sequential."""
 
     def __init__(self, seed):
         self.state = mix_seed(seed)

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Rng } from "../../core/rng.ts";
+import { Rng } from "../../utils/rng.ts";
 import type { Split } from "../split.ts";
 import type { Task, TextProblem, Tokenizer } from "../task.ts";
 import { answersMatch, extractFinalAnswer, normalizeAnswer } from "./answer.ts";

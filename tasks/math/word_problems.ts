@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { mixSeed, Rng } from "../../core/rng.ts";
+import { mixSeed, Rng } from "../../utils/rng.ts";
 
 /** An arithmetic operation of one step. */
 export type WordOp = "+" | "-" | "*" | "/";

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../../core/rng.ts";
+import { Rng } from "../../utils/rng.ts";
 import { type ModelConfig, PAPER_MODEL } from "../../models/config.ts";
 import { LoopedLM } from "../../models/looped.ts";
 import type { ParamsF64 } from "./looped_block_f64.ts";

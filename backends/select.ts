@@ -7,13 +7,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { useFastWasmKernels } from "./wasm_kernels.ts";
-import { registerWebgpuAdamW } from "./webgpu_adamw.ts";
-import { registerWebgpuGelu } from "./webgpu_gelu.ts";
-import { registerWebgpuLayerNorm } from "./webgpu_layer_norm.ts";
-import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "./webgpu_matmul.ts";
-import { useWasmThreads, wasmThreadsFromEnv } from "./wasm_threads.ts";
-import { type BackendName, BACKENDS } from "./backend_names.ts";
+import { useFastWasmKernels } from "./wasm/install.ts";
+import { registerWebgpuAdamW } from "./webgpu/adamw.ts";
+import { registerWebgpuGelu } from "./webgpu/gelu.ts";
+import { registerWebgpuLayerNorm } from "./webgpu/layer_norm.ts";
+import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "./webgpu/matmul.ts";
+import { useWasmThreads, wasmThreadsFromEnv } from "./wasm/threads.ts";
+import { type BackendName, BACKENDS } from "./names.ts";
 
 export { type BackendName, BACKENDS };
 
@@ -96,7 +96,7 @@ export function parseBackend(name: string): BackendName {
  *
  * @example
  * ```ts
- * import { useBackend } from "./backend.ts";
+ * import { useBackend } from "./select.ts";
  * const name = await useBackend("wasm"); // "wasm"
  * ```
  */

@@ -1,12 +1,12 @@
 /**
  * Eigenvalues of a real square matrix by LAPACK's `dgeev`, from the same
- * native library as the matrix products (core/native_blas.ts), through
+ * native library as the matrix products (backends/native/blas.ts), through
  * Deno's FFI: about 25x ml-matrix's JavaScript port at n = 1 024. Null where
  * the library (or its LAPACK part) is not loaded; the caller falls back.
  *
  * @module
  */
-import { nativeBlasStatus } from "./native_blas.ts";
+import { nativeBlasStatus } from "./blas.ts";
 
 const DGEEV = {
   // jobvl, jobvr, n, a, lda, wr, wi, vl, ldvl, vr, ldvr, work, lwork, info,

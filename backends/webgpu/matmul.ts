@@ -24,7 +24,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
+import { type WebGPUBackend, withShape } from "./program.ts";
 
 /** Invocations per side of a workgroup (16 x 16 = 256). */
 const SIDE = 16;

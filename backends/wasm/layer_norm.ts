@@ -1,14 +1,14 @@
 /**
- * The wasm kernels of the fused LayerNorm (`layer_norm_op.ts`): the SIMD
+ * The wasm kernels of the fused LayerNorm (ops/layer_norm.ts): the SIMD
  * kernels of `simd_layer_norm.ts` where the width is a multiple of 4, else
  * passes over rows in float64 in JavaScript, on the wasm heap.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "./layer_norm_op.ts";
+import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "../../ops/layer_norm.ts";
 import { float32Bits, simdLayerNorm } from "./simd_layer_norm.ts";
-import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
 
 const FORWARD = LAYER_NORM;
 const BACKWARD = LAYER_NORM_GRAD;

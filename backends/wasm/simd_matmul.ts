@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD matrix products over float32 row-major matrices at byte
  * offsets of a wasm memory (tfjs-wasm's heap in the toolkit), assembled by
- * `wasm_asm.ts`:
+ * `asm.ts`:
  *
  * - `bmm(a, b, c, batch, m, k, n, aStride, aKStride)`: `C[g] = A[g] B[g]`
  *   for small matrices, `A` strided so it may be stored transposed.
@@ -55,7 +55,7 @@ import {
   v128Zero,
   when,
   whileLoop,
-} from "./wasm_asm.ts";
+} from "./asm.ts";
 
 /** `bmm`: batched products, `A` strided within each matrix (see the module notes). */
 function batchedKernel(fused: boolean): KernelFunction {

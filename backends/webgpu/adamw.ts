@@ -1,5 +1,5 @@
 /**
- * The WebGPU kernel of the fused AdamW update (`adamw_op.ts`): three
+ * The WebGPU kernel of the fused AdamW update (ops/adamw.ts): three
  * element-wise WGSL programs, one per output (a program writes one tensor),
  * each recomputing the moments it needs from the old ones, so they are
  * independent: 3 dispatches a parameter instead of about 16. The step's
@@ -9,8 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { ADAMW, type AdamWCoefficients } from "./adamw_op.ts";
-import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
+import { ADAMW, type AdamWCoefficients } from "../../ops/adamw.ts";
+import { type WebGPUBackend, withShape } from "./program.ts";
 
 const WORKGROUP = 128;
 const COEFFICIENTS = ["beta1", "beta2", "lr", "decay", "eps", "c1", "c2"] as const;

@@ -19,7 +19,7 @@
  *   `WebAssembly.Module` and the shared `WebAssembly.Memory` to workers as
  *   they are.
  * - XNNPACK's own thread pool is kept at one thread. The toolkit's kernels
- *   do the heavy work (`core/kernel_pool.ts` splits the matrix products
+ *   do the heavy work (`backends/wasm/pool.ts` splits the matrix products
  *   across `threads` threads of its own); XNNPACK's pool, which would split
  *   tfjs's remaining small kernels, made them slower (`Add` took 32 ms a
  *   bench-small step on 2 threads against 10 ms on 1) and competed with the
@@ -30,7 +30,7 @@
  * @example
  * ```ts ignore
  * import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
- * import { useWasmThreads } from "./wasm_threads.ts";
+ * import { useWasmThreads } from "./threads.ts";
  * setWasmPaths(wasmFolder); // as for the single-threaded backend
  * await useWasmThreads(2); // instead of tf.setBackend("wasm"); returns 2
  * ```

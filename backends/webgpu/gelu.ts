@@ -1,5 +1,5 @@
 /**
- * The WebGPU kernels of the fused GELU (`gelu_op.ts`): one element-wise
+ * The WebGPU kernels of the fused GELU (ops/gelu.ts): one element-wise
  * WGSL program each way (1 dispatch instead of 5 forward and ~10 backward),
  * with erf by Abramowitz and Stegun 7.1.26 as in the wasm kernels.
  *
@@ -7,9 +7,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
-import { GELU, GELU_GRAD, registerGeluGradients } from "./gelu_op.ts";
-import { ERF_P, erfPolySource } from "./erf.ts";
+import { type WebGPUBackend, withShape } from "./program.ts";
+import { GELU, GELU_GRAD, registerGeluGradients } from "../../ops/gelu.ts";
+import { ERF_P, erfPolySource } from "../../ops/erf.ts";
 
 const WORKGROUP = 128;
 

@@ -6,7 +6,9 @@
  * backward (moments, broadcasts and their reductions); the sandwich
  * placements run four per layer and loop. The fused op is one kernel
  * forward; backward, one kernel returns the input, gain and bias gradients.
- * Kernels: `wasm_layer_norm.ts` (wasm) and `webgpu_layer_norm.ts` (WebGPU).
+ * Kernels: backends/wasm/layer_norm.ts and backends/webgpu/layer_norm.ts;
+ * {@linkcode layerNorm} runs them where the active backend has them and
+ * {@linkcode layerNormReference} elsewhere.
  *
  * Second order: the backward kernel's own gradient is written out in tfjs
  * ops (see `backwardGradient`), so derivatives of gradients (`jvpExact`, a
@@ -114,4 +116,41 @@ export function fusedLayerNorm(
 ): tf.Tensor {
   const inputs = { x, gain, bias } as unknown as tf.NamedTensorMap;
   return tf.engine().runKernel(FORWARD, inputs, { eps }) as tf.Tensor;
+}
+
+/** LayerNorm from tfjs ops: the reference the kernels are tested against. */
+export function layerNormReference(
+  x: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  eps: number,
+): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  const scaled = tf.mul(y, gain);
+  return bias ? tf.add(scaled, bias) : scaled;
+}
+
+/**
+ * `(x - mean) / sqrt(var + eps) * gain + bias` over the last axis: one
+ * fused kernel where the active backend registered one (with a bias),
+ * {@linkcode layerNormReference} elsewhere.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { layerNorm } from "@stars/toolkit/ops";
+ * const y = layerNorm(tf.tensor2d([[1, 3]]), tf.ones([2]), tf.zeros([2]), 0);
+ * const [a, b] = y.dataSync();
+ * if (Math.abs(a + 1) > 1e-6 || Math.abs(b - 1) > 1e-6) throw new Error("[1, 3] normalises to [-1, 1]");
+ * ```
+ */
+export function layerNorm(
+  x: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  eps: number,
+): tf.Tensor {
+  if (bias && fusedLayerNormReady()) return fusedLayerNorm(x, gain, bias, eps);
+  return layerNormReference(x, gain, bias, eps);
 }

@@ -1,6 +1,6 @@
 /**
  * WebAssembly SIMD LayerNorm over rows of `d` float32 values (`d` a multiple
- * of 4) at byte offsets of a wasm memory, assembled by `wasm_asm.ts`:
+ * of 4) at byte offsets of a wasm memory, assembled by `asm.ts`:
  *
  * - `forward(x, gain, bias, y, rows, d, epsBits)`:
  *   `y = (x - mean) * rstd * gain + bias`, `rstd = 1 / sqrt(var + eps)`.
@@ -35,7 +35,7 @@ import {
   vAdd,
   vMul,
   vSub,
-} from "./wasm_asm.ts";
+} from "./asm.ts";
 
 /** Locals and code shared by both kernels: row statistics of `x`. */
 class RowStats {

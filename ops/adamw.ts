@@ -7,8 +7,10 @@
  * Built from tfjs ops the update is about 15 kernels a parameter (and one
  * more for the clip), 330 launches a step for the looped model's 21
  * parameters: on a GPU, a third of the step's dispatches. Kernels:
- * `wasm_adamw.ts` (one kernel) and `webgpu_adamw.ts` (three dispatches, one
- * per output). Optimisers need no gradient, so none is registered.
+ * backends/wasm/adamw.ts (one kernel) and backends/webgpu/adamw.ts (three
+ * dispatches, one per output); {@linkcode adamwUpdate} runs them where the
+ * active backend has them and {@linkcode adamwReference} elsewhere.
+ * Optimisers need no gradient, so none is registered.
  *
  * @module
  */
@@ -114,4 +116,39 @@ export function fusedAdamW(
     { param, grad, moment1, moment2, gradScale } as unknown as tf.NamedTensorMap,
     coefficients as unknown as tf.NamedAttrMap,
   ) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/** {@linkcode adamwUpdate} from tfjs ops: the reference the kernels are tested against. */
+export function adamwReference(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  moment1: tf.Tensor,
+  moment2: tf.Tensor,
+  gradScale: tf.Tensor | undefined,
+  c: AdamWCoefficients,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const g = gradScale ? tf.mul(grad, gradScale) : grad;
+  const m = tf.add(tf.mul(moment1, c.beta1), tf.mul(g, 1 - c.beta1));
+  const v = tf.add(tf.mul(moment2, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
+  const update = tf.div(tf.div(m, c.c1), tf.add(tf.sqrt(tf.div(v, c.c2)), c.eps));
+  return [tf.sub(tf.mul(param, c.decay), tf.mul(update, c.lr)), m, v];
+}
+
+/**
+ * The new `[param, moment1, moment2]` after one AdamW step (see
+ * {@linkcode adamwArrays} for the formula), `gradScale` (one float32, or
+ * none for 1) multiplying the gradient first: one fused kernel where the
+ * active backend registered one, {@linkcode adamwReference} elsewhere. The
+ * two give the same bits. Call inside `tf.tidy`.
+ */
+export function adamwUpdate(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  moment1: tf.Tensor,
+  moment2: tf.Tensor,
+  gradScale: tf.Tensor | undefined,
+  c: AdamWCoefficients,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (!fusedAdamWReady()) return adamwReference(param, grad, moment1, moment2, gradScale, c);
+  return fusedAdamW(param, grad, moment1, moment2, gradScale ?? tf.scalar(1), c);
 }

@@ -1,5 +1,5 @@
 /**
- * The WebGPU kernels of the fused LayerNorm (`layer_norm_op.ts`), as tfjs
+ * The WebGPU kernels of the fused LayerNorm (ops/layer_norm.ts), as tfjs
  * WebGPU programs (WGSL) run by the backend's `runWebGPUProgram`:
  *
  * - forward: one workgroup per row computes the row's mean and variance (two
@@ -15,8 +15,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { type WebGPUBackend, withShape } from "./webgpu_backend.ts";
-import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "./layer_norm_op.ts";
+import { type WebGPUBackend, withShape } from "./program.ts";
+import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "../../ops/layer_norm.ts";
 
 const WORKGROUP = 64;
 

@@ -1,5 +1,5 @@
 /**
- * Strided block copies on a wasm memory, assembled by `wasm_asm.ts`:
+ * Strided block copies on a wasm memory, assembled by `asm.ts`:
  * `copyRows(dst, dstStride, src, srcStride, rows, bytes)` copies `rows`
  * blocks of `bytes` bytes, the i-th from `src + i srcStride` to
  * `dst + i dstStride`, each with one `memory.copy` (a native memmove).
@@ -25,7 +25,7 @@ import {
   memoryCopy,
   set,
   TYPE,
-} from "./wasm_asm.ts";
+} from "./asm.ts";
 
 function copyRowsKernel() {
   const f = new FunctionBuilder(6);
@@ -100,7 +100,7 @@ export interface WasmCopy {
  *
  * @example
  * ```ts
- * import { wasmCopy } from "./wasm_copy.ts";
+ * import { wasmCopy } from "./copy.ts";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const heap = new Float32Array(memory.buffer);
  * heap.set([1, 2, 3, 4], 0);

@@ -1,15 +1,15 @@
 /**
- * The wasm kernels of the fused GELU (`gelu_op.ts`): the SIMD kernels of
+ * The wasm kernels of the fused GELU (ops/gelu.ts): the SIMD kernels of
  * `simd_gelu.ts` where the length is a multiple of 4, else a JavaScript loop
  * with the same formulas (erf by Abramowitz and Stegun 7.1.26).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { GELU, GELU_GRAD, registerGeluGradients } from "./gelu_op.ts";
+import { GELU, GELU_GRAD, registerGeluGradients } from "../../ops/gelu.ts";
 import { simdGelu } from "./simd_gelu.ts";
-import { ERF_A, ERF_P } from "./erf.ts";
-import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+import { ERF_A, ERF_P } from "../../ops/erf.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
 
 const FORWARD = GELU;
 const BACKWARD = GELU_GRAD;

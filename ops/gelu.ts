@@ -2,9 +2,10 @@
  * GELU (exact form, `x Phi(x)`) as one tfjs op with a kernel per backend
  * (`StarsGelu`, `StarsGeluGrad`) and gradients shared by all of them.
  *
- * Built from tfjs ops, `0.5 x (1 + erf(x / sqrt 2))` is 5 kernels forward
- * and about 10 backward. Kernels: `wasm_gelu.ts` (wasm) and
- * `webgpu_gelu.ts` (WebGPU).
+ * Built from tfjs ops ({@linkcode geluReference}), `0.5 x (1 + erf(x / sqrt 2))`
+ * is 5 kernels forward and about 10 backward. Kernels: backends/wasm/gelu.ts
+ * and backends/webgpu/gelu.ts; {@linkcode gelu} runs them where the active
+ * backend has them and the reference elsewhere.
  *
  * Second order: the backward kernel's gradient with respect to its incoming
  * gradient is the backward kernel again, and with respect to `x` it is
@@ -61,4 +62,29 @@ export function fusedGeluReady(): boolean {
 /** `x Phi(x)` as one kernel (see the module notes); needs {@linkcode fusedGeluReady}. */
 export function fusedGelu(x: tf.Tensor): tf.Tensor {
   return tf.engine().runKernel(FORWARD, { x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+}
+
+/**
+ * GELU from tfjs ops, the exact erf form: tfjs's second-order gradient is
+ * right through erf and wrong through the tanh approximation
+ * (docs/design.md, section 2). The reference the kernels are tested against.
+ */
+export function geluReference(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/**
+ * GELU, `x Phi(x)`: one fused kernel where the active backend registered
+ * one, {@linkcode geluReference} elsewhere.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { gelu } from "@stars/toolkit/ops";
+ * const [y] = gelu(tf.tensor1d([0])).dataSync();
+ * if (y !== 0) throw new Error("gelu(0) is 0");
+ * ```
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return fusedGeluReady() ? fusedGelu(x) : geluReference(x);
 }

@@ -1,6 +1,6 @@
 /**
- * WebAssembly SIMD AdamW update (the fused op of `adamw_op.ts`) over float32
- * arrays at byte offsets of a wasm memory, assembled by `wasm_asm.ts`:
+ * WebAssembly SIMD AdamW update (the fused op of ops/adamw.ts) over float32
+ * arrays at byte offsets of a wasm memory, assembled by `asm.ts`:
  *
  * - `update(param, grad, m, v, newParam, newM, newV, coefficients, count)`:
  *   for `count` floats (`count % 4 == 0`), with the ten float32
@@ -34,7 +34,7 @@ import {
   vMul,
   vSqrt,
   vSub,
-} from "./wasm_asm.ts";
+} from "./asm.ts";
 
 /** The coefficients' order in memory: `scale` multiplies the gradient first. */
 export const ADAMW_COEFFICIENTS = [

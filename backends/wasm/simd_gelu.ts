@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD GELU (exact form, `x Phi(x)`) and its derivative over
  * float32 arrays whose length is a multiple of 4, at byte offsets of a wasm
- * memory, assembled by `wasm_asm.ts`:
+ * memory, assembled by `asm.ts`:
  *
  * - `forward(x, y, count)`: `y = x Phi(x)`, `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
  * - `backward(dy, x, dx, count)`: `dx = dy (Phi(x) + x phi(x))`, `phi` the
@@ -41,8 +41,8 @@ import {
   vNearest,
   vSelect,
   vSub,
-} from "./wasm_asm.ts";
-import { ERF_A, ERF_P } from "./erf.ts";
+} from "./asm.ts";
+import { ERF_A, ERF_P } from "../../ops/erf.ts";
 
 const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720];
 const LN2_HI = 0.693145751953125; // ln 2 to 16 bits: n * LN2_HI is exact for |n| < 2^8

@@ -1,14 +1,14 @@
 /**
- * The wasm kernel of the fused AdamW update (`adamw_op.ts`): the SIMD
+ * The wasm kernel of the fused AdamW update (ops/adamw.ts): the SIMD
  * kernel of `simd_adamw.ts` over whole groups of four floats, the same
  * update in JavaScript for the rest; both give the same bits.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAMW, adamwArrays, type AdamWCoefficients, adamwFactors } from "./adamw_op.ts";
+import { ADAMW, adamwArrays, type AdamWCoefficients, adamwFactors } from "../../ops/adamw.ts";
 import { ADAMW_COEFFICIENTS, simdAdamW } from "./simd_adamw.ts";
-import { offsetOf, perHeap, type WasmBackend } from "./wasm_heap.ts";
+import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
 
 const simdOf = perHeap(simdAdamW);
 

@@ -1,0 +1,43 @@
+/**
+ * The wasm backend's kernels: faster versions of eight tfjs-wasm kernels in
+ * place of tfjs's own (copies.ts, sum.ts, matmul.ts), each removing a cost
+ * the profile of a training step showed (docs/performance.md), and the
+ * toolkit's fused LayerNorm, GELU and AdamW (layer_norm.ts, gelu.ts,
+ * adamw.ts) registered into the ops layer.
+ *
+ * Results equal tfjs's own kernels within float32 rounding (the order of
+ * additions differs); `tests/wasm_kernels.test.ts` compares them.
+ *
+ * @module
+ */
+import { registerWasmAdamW } from "./adamw.ts";
+import { replaceCopyKernels } from "./copies.ts";
+import { registerWasmGelu } from "./gelu.ts";
+import { registerWasmLayerNorm } from "./layer_norm.ts";
+import { replaceProductKernel } from "./matmul.ts";
+import { replaceSumKernel } from "./sum.ts";
+
+let installed = false;
+
+/**
+ * Installs the wasm backend's kernels (see the module notes). Values are
+ * unchanged within float32 rounding (tests compare them with the cpu
+ * backend); idempotent; call before or after the backend starts.
+ * `useBackend("wasm")` calls it.
+ *
+ * @example
+ * ```ts
+ * import { useFastWasmKernels } from "@stars/toolkit/backends";
+ * useFastWasmKernels();
+ * ```
+ */
+export function useFastWasmKernels(): void {
+  if (installed) return;
+  replaceCopyKernels();
+  replaceSumKernel();
+  replaceProductKernel();
+  registerWasmLayerNorm();
+  registerWasmGelu();
+  registerWasmAdamW();
+  installed = true;
+}
