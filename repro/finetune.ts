@@ -14,7 +14,7 @@
 import { type DepthPoint, depthSweepByProblem, type ExitPoint, exitSweep } from "../eval/sweep.ts";
 import { parseExitRule } from "../eval/exit.ts";
 import { type StepsTable, stepsTable } from "../eval/steps.ts";
-import { mixSeed } from "../core/rng.ts";
+import { mixSeed } from "../utils/rng.ts";
 import type { LoopedLM } from "../models/looped.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";

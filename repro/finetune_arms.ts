@@ -4,9 +4,9 @@
  * and evaluated at each loop count) at a scale a 2-core CPU runs, on the
  * chain task (tasks/chain.ts).
  *
- * A base model is pretrained at fixed 4 loops on chains of 1-4 steps. Each
+ * A base model is pretrained at fixed 4 loops on chains of 1-2 steps. Each
  * arm fine-tunes a copy of it (its weights, a fresh optimiser) for the same
- * number of steps on chains of 1-8 steps (harder data than the base saw, as
+ * number of steps on chains of 1-4 steps (harder data than the base saw, as
  * math is for Ouro):
  *
  * | arm | loops | penalty |
@@ -16,7 +16,7 @@
  * | STARS | as RAND | lambda 0.1, K 1 |
  *
  * The base and every arm are evaluated at 1-16, 32 and 64 loops on the
- * held-out test split (chains of 1-8 steps, structures disjoint from
+ * held-out test split (chains of 1-6 steps, structures disjoint from
  * training), overall and by number of steps, and with the adaptive exit
  * rules. The model and task keys are shared by the base and the arms, so a
  * fine-tuned model has the base's exact shape (vocabulary, `max_seq_len`).
@@ -116,18 +116,25 @@ export interface FinetuneProfileSpec {
   scaling: string;
 }
 
+// The longest rows: a training chain of the fine-tuning's 4 steps asked about
+// every variable, or a test chain of 6 steps asked once.
+const SEQ_LEN = Math.max(chainSeqLen(4, 0, 0), chainSeqLen(6, 0, 1));
+
 const SHARED: Partial<TrainConfig> = {
   task: "chain",
   chain_steps_min: 1,
-  chain_test_steps_max: 8,
-  chain_distractors: 2,
-  // A question about every variable of a training chain, for more signal
-  // per sequence. Neither this nor the last link's digit alone has taken a
-  // base off chance yet (docs/results/finetune/pilot.md, session 8).
+  chain_test_steps_max: 6,
+  // Definitions in chain order, no distractors, a question about every
+  // variable with the answers hidden: the one design of the pilots whose
+  // base left chance, first on one-step chains, then on two
+  // (docs/results/finetune/pilot.md, sessions 8 and 9).
+  chain_order: "ordered",
+  chain_distractors: 0,
   chain_questions: 0,
-  // The positions the fine-tuning's longest rows (8 steps, every question)
-  // need, so that the base has the arms' shape.
-  max_seq_len: chainSeqLen(8, 2, 0),
+  chain_hide_answers: true,
+  // The positions of the longest rows of every split, so that the base has
+  // the arms' shape.
+  max_seq_len: SEQ_LEN,
   d_model: 64,
   n_heads: 4,
   d_ff: 128,
@@ -178,17 +185,17 @@ export const FINETUNE_PROFILE_SPECS: Record<FinetuneProfile, FinetuneProfileSpec
   finetune: {
     shared: SHARED,
     pretrain: {
-      chain_steps_max: 4,
-      steps: 3000,
+      chain_steps_max: 2,
+      steps: 6000,
       warmup_steps: 100,
       lr: 3e-3,
-      eval_every: 500,
+      eval_every: 1000,
       checkpoint_every: 250,
     },
     baseSeed: 1,
     finetune: {
-      chain_steps_max: 8,
-      steps: 1000,
+      chain_steps_max: 4,
+      steps: 2000,
       warmup_steps: 100,
       lr: 1e-3,
       reg_warmup: 0,
@@ -203,14 +210,14 @@ export const FINETUNE_PROFILE_SPECS: Record<FinetuneProfile, FinetuneProfileSpec
     exitMax: 16,
     scaling: "finetune: the paper's Ouro-1.4B (pretrained on text at 4 loops, fine-tuned on " +
       "NuminaMath, evaluated on GSM8K) becomes a 64-wide looped model (4 heads, d_ff 128, one " +
-      "looped layer, sandwich_dual, init std 0.08) pretrained at fixed 4 loops for 3 000 steps " +
-      "of batch 64 (lr 3e-3) on chains of 1-4 steps, each training chain asked about every " +
-      "variable, fine-tuned for 1 000 steps (lr 1e-3, 100 warm-up steps, a fresh optimiser) " +
-      "on chains of 1-8 steps asked the same way, and evaluated on 1 000 held-out chains of " +
-      "1-8 steps (one question each, the last link). The paper's sampler (log-normal mu 1.7, " +
-      "sigma 0.4, [1, 16]), penalty (lambda 0.1, K 1; on from the first fine-tuning step, the " +
-      "base having left its loss plateau) and loop grid (1-16, 32, 64) are kept; 3 " +
-      "fine-tuning seeds from one base.",
+      "looped layer, sandwich_dual, init std 0.08) pretrained at fixed 4 loops for 6 000 steps " +
+      "of batch 64 (lr 3e-3) on chains of 1-2 steps (definitions in order, no distractors, " +
+      "every variable asked with the answers hidden), fine-tuned for 2 000 steps (lr 1e-3, " +
+      "100 warm-up steps, a fresh optimiser) on chains of 1-4 steps asked the same way, and " +
+      "evaluated on 1 000 held-out chains of 1-6 steps (one question each, the last link). " +
+      "The paper's sampler (log-normal mu 1.7, sigma 0.4, [1, 16]), penalty (lambda 0.1, K 1; " +
+      "on from the first fine-tuning step, the base having left its loss plateau) and loop " +
+      "grid (1-16, 32, 64) are kept; 3 fine-tuning seeds from one base.",
   },
 };
 

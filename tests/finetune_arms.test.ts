@@ -56,9 +56,11 @@ Deno.test("finetune profiles: the paper's sampler, penalty and grid", () => {
   assertEquals(FINETUNE_GRID, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 32, 64]);
   assertEquals(FINETUNE_PROFILE_SPECS.finetune.grid, FINETUNE_GRID);
   assertEquals(FINETUNE_PROFILE_SPECS.finetune.seeds.length >= 3, true);
-  // The base sees shorter chains than the fine-tuning data; both test on 1-8 steps.
+  // The base sees shorter chains than the fine-tuning data; both test on 1-6 steps.
   const base = resolveConfig(pretrainConfig("finetune"));
-  assertEquals([base.chain_steps_max, base.chain_test_steps_max], [4, 8]);
-  assertEquals([sft.chain_steps_max, sft.chain_test_steps_max], [8, 8]);
+  assertEquals([base.chain_steps_max, base.chain_test_steps_max], [2, 6]);
+  assertEquals([sft.chain_steps_max, sft.chain_test_steps_max], [4, 6]);
+  // One shape for every model: the longest row of any split fits.
+  assertEquals(base.max_seq_len, sft.max_seq_len);
   assertEquals(finetuneRunDir("STARS", 2), "arms/STARS/seed-2");
 });
