@@ -16,8 +16,9 @@
  * @example Run a model at any loop count and read every loop's state
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { LoopedLM, PAPER_MODEL } from "@stars/toolkit";
+ * import { LoopedLM, PAPER_MODEL, useBackend } from "@stars/toolkit";
  *
+ * await useBackend("wasm");
  * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 32, n_heads: 2, d_ff: 64 }, 1);
  * const ids = tf.tensor2d([[1, 2, 10, 3, 4, 11]], undefined, "int32");
  * const { logits, states } = model.forward(ids, 8, { keepStates: true });

@@ -96,7 +96,7 @@ export function parseBackend(name: string): BackendName {
  *
  * @example
  * ```ts
- * import { useBackend } from "./select.ts";
+ * import { useBackend } from "@stars/toolkit";
  * const name = await useBackend("wasm"); // "wasm"
  * ```
  */

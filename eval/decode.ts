@@ -100,10 +100,11 @@ function lastPosition(x: tf.Tensor3D): tf.Tensor2D {
  *
  * @example
  * ```ts
- * import { LoopedLM, PAPER_MODEL } from "../mod.ts";
- * import { decodeLoopwise } from "./decode.ts";
+ * import { decodeLoopwise, LoopedLM, PAPER_MODEL, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 16, n_heads: 2, d_ff: 32 }, 1);
  * const { tokens } = await decodeLoopwise(model, [[1, 2, 10, 3, 4, 11]], 3, 8);
+ * if (tokens[0].length > 8) throw new Error("at most 8 new tokens");
  * ```
  */
 export async function decodeLoopwise(

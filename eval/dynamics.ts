@@ -100,11 +100,13 @@ const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.le
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loopDynamics } from "./dynamics.ts";
+ * import { loopDynamics, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const h0 = tf.ones([1, 1, 4]) as tf.Tensor3D;
  * const f = (h: tf.Tensor3D) => tf.add(tf.mul(h, 0.5), 1) as tf.Tensor3D;
  * const { points } = await loopDynamics(f, h0, 10, { rhoEvery: 5 });
  * // points[t].step halves every loop; points[5].rho is 0.5
+ * if (Math.abs(points[5].rho! - 0.5) > 1e-3) throw new Error("f contracts by 0.5");
  * ```
  */
 export async function loopDynamics(

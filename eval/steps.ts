@@ -75,7 +75,7 @@ function cell(steps: number, loops: number, correct: number, total: number): Ste
  *
  * @example
  * ```ts
- * import { stepsTableFromGroups } from "./steps.ts";
+ * import { stepsTableFromGroups } from "@stars/toolkit";
  * const t = stepsTableFromGroups([
  *   { steps: 1, loops: 4, correct: 9, total: 10 },
  *   { steps: 2, loops: 4, correct: 3, total: 10 },
@@ -120,7 +120,7 @@ export function stepsTableFromGroups(groups: readonly StepsGroup[]): StepsTable 
  *
  * @example
  * ```ts
- * import { stepsTable } from "./steps.ts";
+ * import { stepsTable } from "@stars/toolkit";
  * const t = stepsTable([{ steps: 1 }, { steps: 2 }], {
  *   points: [{ depth: 1 }, { depth: 4 }],
  *   correct: [[true, false], [true, true]],

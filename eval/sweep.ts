@@ -177,11 +177,13 @@ function checkBatch(options: SweepOptions): number {
  *
  * @example
  * ```ts
- * import { arithmeticTask, depthSweep, LoopedLM, PAPER_MODEL } from "../mod.ts";
+ * import { arithmeticTask, depthSweep, LoopedLM, PAPER_MODEL, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const task = arithmeticTask({ digits: 2 });
  * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 16, n_heads: 2, d_ff: 32 }, 1);
  * const points = await depthSweep(model, task, task.sample("test", 1, 20), [1, 4, 16]);
- * // [{ depth: 1, accuracy, low, high, correct, total: 20 }, ...]
+ * // [{ loops: 1, accuracy, low, high, correct, total: 20 }, ...]
+ * if (points.length !== 3 || points[0].total !== 20) throw new Error("one point per depth");
  * ```
  */
 export async function depthSweep<P extends TextProblem>(

@@ -22,7 +22,7 @@ export interface Interval {
  *
  * @example
  * ```ts
- * import { wilsonInterval } from "./wilson.ts";
+ * import { wilsonInterval } from "@stars/toolkit";
  * wilsonInterval(5, 10); // { low: 0.2366, high: 0.7634 } (rounded)
  * ```
  */

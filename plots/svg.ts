@@ -190,7 +190,7 @@ function marker(shape: SeriesSpec["shape"], x: number, y: number, color: string,
  *
  * @example
  * ```ts
- * import { lineChart } from "./svg.ts";
+ * import { lineChart } from "@stars/toolkit";
  * const svg = lineChart({
  *   x: { label: "loops", log: true },
  *   y: { label: "accuracy", min: 0, max: 1 },

@@ -14,7 +14,7 @@ const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
  *
  * @example
  * ```ts
- * import { sparkline } from "./terminal.ts";
+ * import { sparkline } from "@stars/toolkit";
  * sparkline([0, 0.5, 1]); // "▁▅█"
  * ```
  */
@@ -33,7 +33,7 @@ export function sparkline(values: readonly (number | null)[], min?: number, max?
  *
  * @example
  * ```ts
- * import { bar } from "./terminal.ts";
+ * import { bar } from "@stars/toolkit";
  * bar(0.5, 10); // "█████"
  * ```
  */

@@ -93,7 +93,7 @@ const KNUTH_LIMIT = 10;
  *
  * @example
  * ```ts
- * import { Rng } from "../utils/rng.ts";
+ * import { Rng } from "@stars/toolkit";
  * import { samplePoisson } from "./distributions.ts";
  * const k = samplePoisson(new Rng(1), 5); // a non-negative integer, mean 5
  * ```

@@ -37,10 +37,11 @@ export interface HutchinsonOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { hutchinsonFrobenius } from "./hutchinson.ts";
+ * import { hutchinsonFrobenius, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const h = tf.zeros([1, 4, 8]) as tf.Tensor3D;
  * const f = (x: tf.Tensor3D) => tf.mul(x, 0.5) as tf.Tensor3D;
- * hutchinsonFrobenius(f, h, { samples: 4, seed: 1 }); // about 0.25
+ * const estimate = hutchinsonFrobenius(f, h, { samples: 4, seed: 1 }); // about 0.25
  * ```
  */
 export function hutchinsonFrobenius(

@@ -94,7 +94,7 @@ export interface HutchinsonPenaltyOptions {
  *
  * @example
  * ```ts
- * import { jacobianPenalty } from "./jacobian_penalty.ts";
+ * import { jacobianPenalty } from "@stars/toolkit";
  * const compute = jacobianPenalty({ iters: 1, mode: "jvp" });
  * // penalty = { weight: 0.1, compute } for train/step.ts
  * ```
@@ -128,7 +128,7 @@ export function jacobianPenalty(options: JacobianPenaltyOptions): PenaltyCompute
  *
  * @example
  * ```ts
- * import { hutchinsonPenalty } from "./jacobian_penalty.ts";
+ * import { hutchinsonPenalty } from "@stars/toolkit";
  * const compute = hutchinsonPenalty({ samples: 1 });
  * ```
  */

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { expectedLoops, sampleLoops } from "./loop_sampler.ts";
+ * import { expectedLoops, sampleLoops } from "@stars/toolkit";
  * const spec = { kind: "lognormal", mu: 2, sigma: 0.7, min: 1, max: 100 } as const;
  * const draw = sampleLoops(spec, 1, 0); // { total, noGrad: 0, withGrad: total }
  * expectedLoops(spec); // about 9.4
@@ -145,7 +145,7 @@ function show(value: unknown): string {
  *
  * @example
  * ```ts
- * import { validateLoopSpec } from "./loop_sampler.ts";
+ * import { validateLoopSpec } from "@stars/toolkit";
  * const spec: unknown = JSON.parse('{"kind":"poisson","lambda":5,"min":1,"max":100}');
  * validateLoopSpec(spec); // spec is now typed as LoopSpec
  * ```
@@ -261,7 +261,7 @@ function noGradDraw(total: number): LoopDraw {
  *
  * @example
  * ```ts
- * import { sampleLoops } from "./loop_sampler.ts";
+ * import { sampleLoops } from "@stars/toolkit";
  * const huginn = { kind: "poisson_lognormal", mean: 32, backprop: 8 } as const;
  * const { total, noGrad, withGrad } = sampleLoops(huginn, 1, 42);
  * // run `noGrad` loops without gradient, then `withGrad` loops with it
@@ -343,7 +343,7 @@ function huginnPmf(spec: PoissonLogNormalLoops): number[] {
  *
  * @example
  * ```ts
- * import { loopPmf } from "./loop_sampler.ts";
+ * import { loopPmf } from "@stars/toolkit";
  * const pmf = loopPmf({ kind: "lognormal", mu: 2, sigma: 0.7, min: 1, max: 100 });
  * const pOver20 = pmf.slice(21).reduce((a, b) => a + b, 0); // about 0.07
  * ```
@@ -407,7 +407,7 @@ export function loopPmf(spec: LoopSpec): number[] {
  *
  * @example
  * ```ts
- * import { expectedLoops } from "./loop_sampler.ts";
+ * import { expectedLoops } from "@stars/toolkit";
  * expectedLoops({ kind: "uniform", min: 1, max: 100 }); // 50.5
  * ```
  */

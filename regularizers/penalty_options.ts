@@ -69,7 +69,7 @@ function integerAtLeast(key: string, value: unknown, min: number): void {
  *
  * @example
  * ```ts
- * import { validatePenaltyOptions } from "./penalty_options.ts";
+ * import { validatePenaltyOptions } from "@stars/toolkit";
  * validatePenaltyOptions({ reg_mode: "jvp", reg_iters: 2 }); // ok
  * ```
  */

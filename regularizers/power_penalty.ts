@@ -82,7 +82,8 @@ function unit(u: tf.Tensor): tf.Tensor {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { powerIterationPenalty } from "./power_penalty.ts";
+ * import { powerIterationPenalty, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const h = tf.randomNormal([1, 2, 3]) as tf.Tensor3D;
  * const f = (x: tf.Tensor3D) => tf.mul(x, 0.5) as tf.Tensor3D;
  * const { value, rho } = powerIterationPenalty(f, h, { iters: 3, mode: "jvp", seed: 1 });

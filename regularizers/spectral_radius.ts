@@ -76,10 +76,12 @@ async function scalar(t: tf.Tensor): Promise<number> {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { estimateSpectralRadius } from "./spectral_radius.ts";
+ * import { estimateSpectralRadius, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const h = tf.zeros([1, 2, 2]) as tf.Tensor3D;
  * const f = (x: tf.Tensor3D) => tf.mul(x, -0.7) as tf.Tensor3D;
  * const est = await estimateSpectralRadius(f, h); // rho 0.7, method "power"
+ * if (Math.abs(est.rho - 0.7) > 1e-3) throw new Error("the map scales by -0.7");
  * ```
  */
 export async function estimateSpectralRadius(

@@ -15,10 +15,12 @@ import * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { stopGradient } from "./stop_gradient.ts";
+ * import { stopGradient, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const w = tf.variable(tf.scalar(3));
  * // d/dw [stop(w^2) * w] = w^2 = 9, not 3 w^2 = 27
  * const { grads } = tf.variableGrads(() => tf.mul(stopGradient(tf.square(w)), w) as tf.Scalar, [w]);
+ * if (grads[w.name].dataSync()[0] !== 9) throw new Error("the stopped factor has no gradient");
  * ```
  */
 export function stopGradient<T extends tf.Tensor>(x: T): T {

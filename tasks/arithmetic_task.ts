@@ -39,7 +39,7 @@ export function maxSeqLen(problem: Problem): number {
  *
  * @example
  * ```ts
- * import { arithmeticTask } from "./arithmetic_task.ts";
+ * import { arithmeticTask } from "@stars/toolkit";
  * const task = arithmeticTask({ digits: 4 });
  * task.seqLen; // 16
  * task.sample("train", 1, 2).map((p) => p.prompt); // e.g. ["3912+5071=", ...]

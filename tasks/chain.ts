@@ -376,7 +376,7 @@ function inOrder(
  *
  * @example
  * ```ts
- * import { generateChainProblems } from "./chain.ts";
+ * import { generateChainProblems } from "@stars/toolkit";
  * const [p] = generateChainProblems({ count: 1, seed: 1, split: "train", stepsMax: 3 });
  * p.prompt; // e.g. "c=a+3;a=4;d=a-1;b=c+2;?b="
  * p.steps; // 1..3
@@ -441,7 +441,7 @@ export function chainSeqLen(maxSteps: number, distractors: number, questions = 1
  *
  * @example
  * ```ts
- * import { chainTask } from "./chain.ts";
+ * import { chainTask } from "@stars/toolkit";
  * const task = chainTask({ stepsMin: 1, stepsMax: 4 });
  * const [p] = task.sample("test", 1, 1);
  * task.isCorrect(p, p.target); // true

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { arithmeticTask, encodeBatch } from "./mod.ts";
+ * import { arithmeticTask, encodeBatch } from "@stars/toolkit";
  * const task = arithmeticTask({ digits: 4 });
  * const train = task.sample("train", 1, 8);
  * const batch = encodeBatch(train, task.tokenizer, task.seqLen); // batch.seqLen === 16

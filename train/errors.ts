@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { InputError } from "./errors.ts";
+ * import { InputError } from "@stars/toolkit";
  * class DataError extends InputError {}
  * new DataError("--data: test.jsonl:3: ...") instanceof InputError; // true
  * ```

@@ -124,7 +124,7 @@ export function nativeBlas(): NativeBlas | null {
  *
  * @example
  * ```ts
- * import { nativeBlasStatus } from "./blas.ts";
+ * import { nativeBlasStatus } from "@stars/toolkit/backends";
  * const { products } = nativeBlasStatus(); // "native" or "wasm"
  * ```
  */
@@ -234,7 +234,7 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
  *
  * @example
  * ```ts
- * import { productPathLine } from "./blas.ts";
+ * import { productPathLine } from "@stars/toolkit/backends";
  * productPathLine({ products: "native", library: "libopenblas.so.0", threads: 2 });
  * // "products native (libopenblas.so.0, 2 threads)"
  * ```

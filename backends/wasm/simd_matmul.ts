@@ -387,13 +387,13 @@ export interface SimdMatMul {
  *
  * @example
  * ```ts
- * import { simdMatMul } from "./simd_matmul.ts";
+ * import { simdMatMul } from "@stars/toolkit/backends";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const heap = new Float32Array(memory.buffer);
  * heap.set([1, 2, 3, 4], 0); // A = [[1, 2], [3, 4]] at byte 0
  * heap.set([5, 6, 7, 8], 4); // B = [[5, 6], [7, 8]] at byte 16
- * simdMatMul(memory).bmm(0, 16, 32, 1, 2, 2, 2);
- * heap.slice(8, 12); // [19, 22, 43, 50]
+ * simdMatMul(memory).bmm(0, 16, 32, 1, 2, 2, 2, 4 * 2, 4); // A row-major
+ * if (heap.slice(8, 12).join() !== "19,22,43,50") throw new Error("A B is [[19, 22], [43, 50]]");
  * ```
  */
 export function simdMatMul(memory: WebAssembly.Memory): SimdMatMul {

@@ -30,7 +30,7 @@
  * @example
  * ```ts ignore
  * import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
- * import { useWasmThreads } from "./threads.ts";
+ * import { useWasmThreads } from "@stars/toolkit/backends";
  * setWasmPaths(wasmFolder); // as for the single-threaded backend
  * await useWasmThreads(2); // instead of tf.setBackend("wasm"); returns 2
  * ```

@@ -207,7 +207,7 @@ function itemsAdapter(
  *
  * @example
  * ```ts
- * import { mathTask } from "./math_task.ts";
+ * import { mathTask } from "@stars/toolkit";
  * const task = mathTask({ stepsMin: 2, stepsMax: 2, maxValue: 9 });
  * const [p] = task.sample("train", 1, 1);
  * task.isCorrect(p, p.target); // true

@@ -465,7 +465,7 @@ export function generateWordProblem(
  *
  * @example
  * ```ts
- * import { generateWordProblems } from "./word_problems.ts";
+ * import { generateWordProblems } from "@stars/toolkit";
  * const [p] = generateWordProblems({ count: 1, seed: 1, split: "train", stepsMin: 3 });
  * p.solutionLines.length; // 3
  * ```
