@@ -6,7 +6,7 @@
  */
 import { mixSeed } from "../utils/rng.ts";
 import type { ModelConfig } from "../models/config.ts";
-import type { LoopSpec } from "../regularizers/loop_sampler.ts";
+import { type LoopSpec, loopSpecFromKeys } from "../regularizers/loop_sampler.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { type Batch, encodeBatch } from "../tasks/batch.ts";
 import { type ChainOp, chainTask } from "../tasks/chain.ts";
@@ -98,30 +98,7 @@ export function modelConfigOf(c: TrainConfig, task: Task = taskOf(c)): ModelConf
 
 /** The loop-count sampler spec a training config describes. */
 export function loopSpecOf(c: TrainConfig): LoopSpec {
-  switch (c.loop_sampler) {
-    case "fixed":
-      return { kind: "fixed", n: c.loops };
-    case "lognormal":
-      return {
-        kind: "lognormal",
-        mu: c.loop_mu,
-        sigma: c.loop_sigma,
-        min: c.loop_min,
-        max: c.loop_max,
-      };
-    case "poisson":
-      return { kind: "poisson", lambda: c.loop_lambda, min: c.loop_min, max: c.loop_max };
-    case "uniform":
-      return { kind: "uniform", min: c.loop_min, max: c.loop_max };
-    case "poisson_lognormal":
-      return {
-        kind: "poisson_lognormal",
-        mean: c.loop_mean,
-        sigma: c.loop_sigma,
-        backprop: c.loop_backprop,
-        max: c.loop_max,
-      };
-  }
+  return loopSpecFromKeys(c.loop_sampler, c);
 }
 
 /** The training batch of one step, from the train split. */
