@@ -156,6 +156,7 @@ export {
   PRESETS,
   REG_STARTS,
   resolveConfig,
+  type TaskName,
   TASKS,
   type TrainConfig,
 } from "./train/config.ts";

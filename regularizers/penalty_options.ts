@@ -4,17 +4,19 @@
  *
  * @module
  */
-import { hutchinsonPenalty, jacobianPenalty, type PenaltyCompute } from "./jacobian_penalty.ts";
+import type { PenaltyCompute } from "./jacobian_penalty.ts";
+import { PENALTY_KINDS, penaltyKind } from "./penalties.ts";
 import { type Probe, PROBES } from "./probes.ts";
 import { POWER_MODES, type PowerMode } from "./power_penalty.ts";
 
 /**
- * The penalty kinds: `spectral` (STARS: K power-iteration steps, tends to
- * `rho(J)^2`) and `hutchinson` (DEQ: `||J||_F^2 / D`).
+ * The penalty kinds of the registry (regularizers/penalties.ts): `spectral`
+ * (STARS: K power-iteration steps, tends to `rho(J)^2`), `hutchinson` (DEQ:
+ * `||J||_F^2 / D`), and any registered since.
  */
-export const REG_KINDS = ["spectral", "hutchinson"] as const;
-/** One of {@linkcode REG_KINDS}. */
-export type RegKind = typeof REG_KINDS[number];
+export const REG_KINDS: readonly string[] = PENALTY_KINDS;
+/** A built-in penalty kind (a registered one is any string of {@linkcode REG_KINDS}). */
+export type RegKind = "spectral" | "hutchinson";
 
 /** The `reg_*` keys of a run configuration. */
 export interface PenaltyOptions {
@@ -96,17 +98,18 @@ export function validatePenaltyOptions(options: Partial<PenaltyOptions>): void {
 }
 
 /**
+ * The loop evaluations a step adds for the penalty `options` select.
+ */
+export function penaltyEvaluations(options: PenaltyOptions): number {
+  return penaltyKind(options.reg_kind).evaluations(options);
+}
+
+/**
  * The compute function selected by validated options (`reg_kind`), ready
  * for the trainer's `Penalty`; the caller applies `reg_weight` and
  * `reg_warmup` (weight 0 before the warm-up ends).
  */
 export function penaltyFromOptions(options: PenaltyOptions): PenaltyCompute {
   validatePenaltyOptions(options);
-  return options.reg_kind === "hutchinson"
-    ? hutchinsonPenalty({
-      samples: options.reg_samples ?? 1,
-      probe: options.reg_probe,
-      eps: options.reg_eps,
-    })
-    : jacobianPenalty({ iters: options.reg_iters, mode: options.reg_mode, eps: options.reg_eps });
+  return penaltyKind(options.reg_kind).build(options);
 }

@@ -26,3 +26,4 @@ export * from "./json_text.ts";
 export * from "./batch.ts";
 export * from "./chain.ts";
 export * from "./math/mod.ts";
+export * from "./registry.ts";

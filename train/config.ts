@@ -12,22 +12,25 @@ import {
   NORM_PLACEMENTS,
   NORM_TYPES,
 } from "../models/config.ts";
-import { REG_KINDS } from "../regularizers/penalty_options.ts";
+import { REG_KINDS, type RegKind } from "../regularizers/penalty_options.ts";
 import { POWER_MODES } from "../regularizers/power_penalty.ts";
 import { PROBES } from "../regularizers/probes.ts";
 import { InputError } from "./errors.ts";
 import { type BackendName, BACKENDS } from "../backends/names.ts";
 import { LOOP_KINDS, type LoopSpec } from "../regularizers/loop_sampler.ts";
+import { TASK_NAMES } from "../tasks/registry.ts";
 
-/** Tasks selectable by `task`. */
-export const TASKS = ["addition", "multiplication", "gsm8k-synthetic", "chain"] as const;
+/** The built-in tasks' names. */
+export type TaskName = "addition" | "multiplication" | "gsm8k-synthetic" | "chain";
+/** The registered tasks (tasks/registry.ts): the built-ins, then any registered since. */
+export const TASKS: readonly TaskName[] = TASK_NAMES as readonly TaskName[];
 /** Tokenizers of the math task selectable by `tokenizer`. */
 export const TOKENIZERS = ["char", "bpe"] as const;
 
 /** Full training configuration (model, data, loop sampler, optimiser, run). */
 export interface TrainConfig extends Omit<ModelConfig, "vocab_size"> {
   /** Task: arithmetic, synthetic multi-step math word problems, or variable chains. */
-  task: typeof TASKS[number];
+  task: TaskName;
   /** Digits per operand. */
   digits: number;
   /** Whether the answer is written least-significant digit first. */
@@ -77,7 +80,7 @@ export interface TrainConfig extends Omit<ModelConfig, "vocab_size"> {
   /** Penalty weight lambda: loss = (1 - lambda) CE + lambda R (0 = off). */
   reg_weight: number;
   /** The penalty: STARS's spectral power iteration, or Hutchinson's ||J||_F^2 / D. */
-  reg_kind: typeof REG_KINDS[number];
+  reg_kind: RegKind;
   /** Power-iteration steps K of the Jacobian penalty. */
   reg_iters: number;
   /** Jacobian products J v (jvp) or J^T v (vjp). */
@@ -261,7 +264,7 @@ export const CONFIG_KEYS: { readonly [K in keyof TrainConfig]: ConfigKey<TrainCo
   loop_mean: num(32, "Huginn's mean recurrence r", 0, Infinity, true),
   loop_backprop: int(8, "Huginn's backpropagated loops k", 1, 10000),
   reg_weight: num(0, "penalty weight lambda (0 = off)", 0, 1),
-  reg_kind: choice("spectral", "penalty", REG_KINDS),
+  reg_kind: choice("spectral", "penalty", REG_KINDS as readonly RegKind[]),
   reg_iters: int(1, "power-iteration steps K", 1, 1000),
   reg_mode: choice("jvp", "Jacobian products J v or J^T v", POWER_MODES),
   reg_warmup: int(0, "steps before the penalty starts", 0, 1e9),

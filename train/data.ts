@@ -7,62 +7,19 @@
 import { mixSeed } from "../utils/rng.ts";
 import type { ModelConfig } from "../models/config.ts";
 import { type LoopSpec, loopSpecFromKeys } from "../regularizers/loop_sampler.ts";
-import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { type Batch, encodeBatch } from "../tasks/batch.ts";
-import { type ChainOp, chainTask } from "../tasks/chain.ts";
-import { loadMathDataTaskSync, mathTask } from "../tasks/math/math_task.ts";
+import { taskFromKeys, type TaskKeys } from "../tasks/registry.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
 import { ConfigError, type TrainConfig } from "./config.ts";
 
 /**
- * The task a training config names: arithmetic, math word problems
- * (the generator with `steps_min`..`steps_max` steps, or the file `data`,
- * read synchronously), or variable chains (`chain_*` keys).
+ * The task a training config names (the task registry, tasks/registry.ts):
+ * arithmetic, math word problems (the generator with `steps_min`..`steps_max`
+ * steps, or the file `data`, read synchronously), variable chains
+ * (`chain_*` keys), or a registered task.
  */
-export function taskOf(
-  c:
-    & Pick<TrainConfig, "task" | "digits" | "reverse">
-    & Partial<
-      Pick<
-        TrainConfig,
-        | "steps_min"
-        | "steps_max"
-        | "data"
-        | "tokenizer"
-        | "chain_steps_min"
-        | "chain_steps_max"
-        | "chain_test_steps_max"
-        | "chain_distractors"
-        | "chain_order"
-        | "chain_ops"
-        | "chain_questions"
-        | "chain_hide_answers"
-      >
-    >,
-): Task {
-  if (c.task === "chain") {
-    const stepsMin = c.chain_steps_min ?? 1, stepsMax = c.chain_steps_max ?? 4;
-    return chainTask({
-      stepsMin,
-      stepsMax,
-      testStepsMax: c.chain_test_steps_max ? c.chain_test_steps_max : stepsMax,
-      distractors: c.chain_distractors ?? 2,
-      order: c.chain_order ?? "shuffled",
-      ops: [...(c.chain_ops ?? "+-")] as ChainOp[],
-      questions: c.chain_questions ?? 1,
-      hideAnswers: c.chain_hide_answers ?? false,
-    });
-  }
-  if (c.task === "gsm8k-synthetic") {
-    const tokenizer = c.tokenizer ?? "char";
-    if (c.data) return loadMathDataTaskSync(c.data, { tokenizer });
-    return mathTask({ stepsMin: c.steps_min ?? 2, stepsMax: c.steps_max ?? 4, tokenizer });
-  }
-  return arithmeticTask({
-    digits: c.digits,
-    op: c.task === "multiplication" ? "*" : "+",
-    reverse: c.reverse,
-  });
+export function taskOf(c: TaskKeys): Task {
+  return taskFromKeys(c);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   memoryEstimate,
   paramCount,
 } from "../models/memory.ts";
+import { penaltyEvaluations } from "../regularizers/penalty_options.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
 
 /** The most loops a training step backpropagates through under a config. */
@@ -22,7 +23,7 @@ export function backpropLoops(t: TrainConfig): number {
   else if (t.loop_sampler === "poisson_lognormal") loops = t.loop_backprop;
   else loops = t.loop_max;
   // The penalty's power iteration evaluates the loop again, 2 per step (JVP).
-  if (t.reg_weight > 0) loops += 2 * (t.reg_kind === "spectral" ? t.reg_iters : t.reg_samples) + 1;
+  if (t.reg_weight > 0) loops += penaltyEvaluations(t);
   return loops;
 }
 
