@@ -14,7 +14,8 @@ import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { dynamicsCsv, dynamicsTable } from "../plots/dynamics_text.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { memoryLimit, overLimit } from "../models/memory.ts";
-import { MAX_EVAL_LOOPS, runTask, testProblems } from "./eval.ts";
+import { MAX_EVAL_LOOPS } from "./eval.ts";
+import { runTask, testProblems } from "../train/test_set.ts";
 import {
   backendFlag,
   BLAS_HELP,
@@ -115,7 +116,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const manifest = opened;
   const config = opened.config;
   const task = runTask(config, dir);
-  const set = await testProblems(flags, config, task, samples, {
+  const set = await testProblems(flags.data as string | undefined, config, task, samples, {
     skipUnfit: flags.skip_unfit === true,
     checkpoint: dir,
   });

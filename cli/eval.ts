@@ -7,27 +7,25 @@
 import { useBackend } from "../backends/select.ts";
 import { decodeMemoryPerRow } from "../eval/decode.ts";
 import { type ExitRule, parseExitRule } from "../eval/exit.ts";
-import { type Unfit, unfitReason } from "../eval/fit.ts";
 import type { SweepReport } from "../eval/report.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "../plots/report_text.ts";
-import { DEFAULT_DEPTH_GRID, depthSweepByProblem, exitSweep } from "../eval/sweep.ts";
+import { DEFAULT_DEPTH_GRID } from "../eval/sweep.ts";
+import { evaluateLoops } from "../eval/evaluate.ts";
 import { Progress, sweepWork } from "./progress.ts";
-import { problemSteps, stepsTable, stepsTableMarkdown } from "../eval/steps.ts";
+import { problemSteps, stepsTableMarkdown } from "../eval/steps.ts";
 import type { ModelConfig } from "../models/config.ts";
-import type { Problem } from "../tasks/arithmetic.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
-import type { FileProblem, Task, TextProblem } from "../tasks/task.ts";
+import type { Task } from "../tasks/task.ts";
 import type { TrainConfig } from "../train/config.ts";
 import type { OpenedWeights } from "../train/weights.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
-import { heldOutProblems, taskOf } from "../train/data.ts";
+import { runTask, testProblems, type TestSet } from "../train/test_set.ts";
 import { formatBytes, memoryLimit } from "../models/memory.ts";
 import {
   backendFlag,
   BLAS_HELP,
   blasFlag,
   ensureWritableDir,
-  fileReason,
   intFlag,
   listFlag,
   parseFlags,
@@ -176,7 +174,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     const manifest = opened.get(dir)!;
     const config = manifest.config;
     const task = runTask(config, dir);
-    const set = await testProblems(flags, config, task, limit, {
+    const set = await testProblems(flags.data as string | undefined, config, task, limit, {
       skipUnfit: flags.skip_unfit === true,
       checkpoint: dir,
     });
@@ -209,28 +207,25 @@ export async function evalCommand(args: string[]): Promise<number> {
         exitMax,
       });
       const progress = new Progress(dir, work);
-      const swept = await depthSweepByProblem(model, task, problems, loops, {
+      const evaluation = await evaluateLoops(model, task, problems, {
+        grid: loops,
+        exitRules: rules.map((r) => r.rule),
+        exitMax,
+        bySteps: flags.by_steps === true,
         batchSize,
         cache: !flags.uncached,
         teacherForcing: !flags.decode && !flags.uncached,
-        onProblem: (o) => progress.advance(o.depth + 1, `${o.depth} loops`),
+        onProblem: (o) =>
+          progress.advance(o.loops + 1, o.exit ? `exit ${o.exit}` : `${o.loops} loops`),
         onDepth: (p) =>
           progress.row(
             `${p.depth} loops ${(p.accuracy * 100).toFixed(1)}% (${p.correct}/${p.total})`,
           ),
+        onExit: (e) =>
+          progress.row(
+            `exit ${e.rule} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,
+          ),
       });
-      const points = swept.points;
-      const exits = [];
-      for (const rule of rules) {
-        const e = await exitSweep(model, task, problems, rule.rule, exitMax, {
-          batchSize,
-          onProblem: () => progress.advance(exitMax + 1, `exit ${rule.text}`),
-        });
-        progress.row(
-          `exit ${rule.text} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,
-        );
-        exits.push(e);
-      }
       progress.end();
       reports.push({
         checkpoint: dir,
@@ -240,7 +235,7 @@ export async function evalCommand(args: string[]): Promise<number> {
         data: typeof flags.data === "string" ? flags.data : "held-out",
         problems: problems.length,
         ...(flags.skip_unfit ? { skipped_unfit: set.skipped.length } : {}),
-        results: points.map(({ depth, accuracy, low, high, correct, total }) => ({
+        results: evaluation.points.map(({ depth, accuracy, low, high, correct, total }) => ({
           loops: depth,
           accuracy,
           low,
@@ -248,8 +243,8 @@ export async function evalCommand(args: string[]): Promise<number> {
           correct,
           total,
         })),
-        exits,
-        ...(flags.by_steps ? { by_steps: stepsTable(problems, swept) } : {}),
+        exits: evaluation.exits,
+        ...(evaluation.bySteps ? { by_steps: evaluation.bySteps } : {}),
       });
     } finally {
       model.dispose();
@@ -320,138 +315,6 @@ export function parseExitRules(text: string | undefined): { text: string; rule: 
       throw new UsageError(`--${(e as Error).message}`);
     }
   });
-}
-
-/** The task a checkpoint's config names (a `data` file that is gone is an input error). */
-export function runTask(config: TrainConfig, dir: string): Task {
-  try {
-    return taskOf(config);
-  } catch (e) {
-    throw new UsageError(
-      `--checkpoint: the task of "${dir}" cannot be rebuilt (${(e as Error).message})`,
-    );
-  }
-}
-
-/** The problems to evaluate, and those skipped because they do not fit the model. */
-export interface TestSet {
-  /** Problems that fit, in file order. */
-  problems: TextProblem[];
-  /** Problems skipped (only with `skipUnfit`), with their lines and reasons. */
-  skipped: Unfit[];
-}
-
-/** Options of {@linkcode testProblems}. */
-export interface TestProblemOptions {
-  /** Skip problems that do not fit, counting them, instead of stopping (default false). */
-  skipUnfit?: boolean;
-  /** The checkpoint, named in errors. */
-  checkpoint?: string;
-  /** The flag that named the file (default `data`). */
-  flag?: string;
-}
-
-/**
- * The test problems of a run: `--data` (or the run's held-out set), the
- * first `limit`. Every problem from a file must fit the run's model (see
- * {@linkcode unfitReason}): one that does not is an error naming the file,
- * its line and the limit, or with `skipUnfit` is skipped and counted. A
- * file with no problems is an error too.
- */
-export async function testProblems(
-  flags: Record<string, unknown>,
-  config: TrainConfig,
-  task: Task,
-  limit: number,
-  options: TestProblemOptions = {},
-): Promise<TestSet> {
-  if (typeof flags.data !== "string") {
-    return { problems: heldOutProblems(config, task).slice(0, limit), skipped: [] };
-  }
-  const flag = options.flag ?? "data";
-  const file = flags.data;
-  const entries = (await readTestFile(flag, file, task)).slice(0, limit);
-  if (entries.length === 0) throw new UsageError(`--${flag}: no problems in "${file}"`);
-  const problems: TextProblem[] = [], unfit: Unfit[] = [];
-  for (const e of entries) {
-    const reason = e.reason ?? unfitReason(task, e.problem!);
-    if (reason === undefined) problems.push(e.problem!);
-    else unfit.push({ line: e.line, reason });
-  }
-  if (unfit.length && !options.skipUnfit) {
-    const first = unfit[0];
-    const more = unfit.length > 1 ? ` (and ${unfit.length - 1} more of ${entries.length})` : "";
-    const run = options.checkpoint ? ` of checkpoint "${options.checkpoint}"` : "";
-    throw new UsageError(
-      `--${flag}: ${file}:${first.line}: does not fit the model${run}: ${first.reason}${more}; ` +
-        "it would be scored wrong whatever the model answers (--skip_unfit skips such " +
-        "problems and counts them in the report)",
-    );
-  }
-  if (problems.length === 0) {
-    throw new UsageError(`--${flag}: none of the ${entries.length} problems of "${file}" fit`);
-  }
-  return { problems, skipped: unfit };
-}
-
-/**
- * The problems of an arithmetic test file (the paper's format) for several
- * runs at once (`repro`'s arms): each must fit every run's model, or the
- * error names the file, the line, the run and the limit. Formatted as the
- * first run's config says (answer reversed or not).
- */
-export async function arithmeticTestFile(
-  flag: string,
-  file: string,
-  runs: { name: string; config: TrainConfig }[],
-): Promise<Problem[]> {
-  const entries = await readTestFile(flag, file, taskOf(runs[0].config));
-  if (entries.length === 0) throw new UsageError(`--${flag}: no problems in "${file}"`);
-  for (const { name, config } of runs) {
-    const task = taskOf(config);
-    for (const e of entries) {
-      const reason = e.reason ?? unfitReason(task, e.problem!);
-      if (reason !== undefined) {
-        throw new UsageError(
-          `--${flag}: ${file}:${e.line}: does not fit the model of ${name}: ${reason}; ` +
-            "it would be scored wrong whatever the model answers",
-        );
-      }
-    }
-  }
-  return entries.map((e) => e.problem as Problem);
-}
-
-// A path, or the URL of a file packaged with the toolkit: file: from a
-// checkout, https: when the module is loaded from a registry.
-async function readText(file: string): Promise<string> {
-  if (/^https?:\/\//.test(file)) {
-    const response = await fetch(file);
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Deno.errors.NotFound(`HTTP ${response.status}`);
-    }
-    return await response.text();
-  }
-  return await Deno.readTextFile(file.startsWith("file:") ? new URL(file) : file);
-}
-
-// Reads a test file as the run's task formats it, each problem with its line.
-async function readTestFile(flag: string, file: string, task: Task): Promise<FileProblem[]> {
-  if (!task.parseTestFile) {
-    throw new UsageError(
-      `--${flag}: task ${task.name} reads no test file: its runs are evaluated on its own ` +
-        "generated test split (structures disjoint from training): leave out --data",
-    );
-  }
-  try {
-    return task.parseTestFile(await readText(file), file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
-      throw new UsageError(`--${flag}: cannot read "${file}" (${fileReason(e)})`);
-    }
-    throw new UsageError(`--${flag}: ${(e as Error).message}`);
-  }
 }
 
 /**

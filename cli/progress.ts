@@ -45,7 +45,8 @@ export class Progress {
   readonly #start = performance.now();
   readonly #terminal = Deno.stderr.isTerminal();
   #done = 0;
-  #lastLine = 0;
+  // The first line waits one interval too: an eta from the first moments is noise.
+  #lastLine = this.#start;
   #pending = false;
 
   /** Work of `total` units, each line prefixed by `label`. */

@@ -45,7 +45,7 @@ import {
   finetuneMarkdown,
   finetuneStepsSvg,
 } from "../repro/finetune_report.ts";
-import { arithmeticTestFile } from "./eval.ts";
+import { arithmeticTestFile } from "../train/test_set.ts";
 import { blasFlag, listFlag as splitList, parseFlags, UsageError } from "./usage.ts";
 import { stopOnSignals } from "./stop_signals.ts";
 

@@ -39,10 +39,10 @@ Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
 
   --config FILE      JSON object of config keys (flags override it)
   --out DIR          where checkpoints and metrics.jsonl go
-  --blas on|off      native matrix products (OpenBLAS through FFI) where found
-                     (default on; or STARS_BLAS; STARS_THREADS sets its threads)
                      (default runs/train-<time>); an existing checkpoint
                      there is resumed unless --no-resume
+  --blas on|off      native matrix products (OpenBLAS through FFI) where found
+                     (default on; or STARS_BLAS; STARS_THREADS sets its threads)
   --no-resume        start afresh even if DIR holds a checkpoint
   --preset NAME      start from a named set of keys (config file and flags
                      override it): reference = the STARS reference

@@ -11,9 +11,10 @@
  *
  * @module
  */
-import { type DepthPoint, depthSweepByProblem, type ExitPoint, exitSweep } from "../eval/sweep.ts";
+import type { DepthPoint, ExitPoint } from "../eval/sweep.ts";
+import { evaluateLoops } from "../eval/evaluate.ts";
 import { parseExitRule } from "../eval/exit.ts";
-import { type StepsTable, stepsTable } from "../eval/steps.ts";
+import type { StepsTable } from "../eval/steps.ts";
 import { mixSeed } from "../utils/rng.ts";
 import type { LoopedLM } from "../models/looped.ts";
 import type { Task, TextProblem } from "../tasks/task.ts";
@@ -279,20 +280,16 @@ export async function evaluateModel(
   const spec = FINETUNE_PROFILE_SPECS[profile];
   const work = [...spec.grid, ...spec.exitRules.map(() => spec.exitMax)];
   onEvent?.({ kind: "sweep-start", grid: work, problems: problems.length });
-  const onProblem = (p: { depth: number }) => onEvent?.({ kind: "problem", depth: p.depth });
-  const swept = await depthSweepByProblem(model, task, problems, spec.grid, {
+  const evaluation = await evaluateLoops(model, task, problems, {
+    grid: spec.grid,
+    exitRules: spec.exitRules.map(parseExitRule),
+    exitMax: spec.exitMax,
+    bySteps: true,
     onDepth: (point) => onEvent?.({ kind: "sweep", point }),
-    onProblem,
+    onExit: (point) => onEvent?.({ kind: "exit", point }),
+    onProblem: (p) => onEvent?.({ kind: "problem", depth: p.loops }),
   });
-  const exits: ExitPoint[] = [];
-  for (const rule of spec.exitRules) {
-    const point = await exitSweep(model, task, problems, parseExitRule(rule), spec.exitMax, {
-      onProblem,
-    });
-    onEvent?.({ kind: "exit", point });
-    exits.push(point);
-  }
-  return { sweep: swept.points, bySteps: stepsTable(problems, swept), exits };
+  return { sweep: evaluation.points, bySteps: evaluation.bySteps!, exits: evaluation.exits };
 }
 
 /** A model's curve and exits as the metrics read them. */

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { cli, PAPER_DATA } from "./_cli.ts";
 import { REPORT_CSV_HEADER } from "../plots/report_text.ts";
 import { xmlProblem } from "./xml_check.ts";
-import { arithmeticTestFile } from "../cli/eval.ts";
+import { arithmeticTestFile } from "../train/test_set.ts";
 import { resolveConfig } from "../train/config.ts";
 import { taskOf } from "../train/data.ts";
 
