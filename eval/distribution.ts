@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { entropy } from "@stars/toolkit";
+ * import { entropy } from "@stars/toolkit/eval";
  * entropy([Math.log(0.5), Math.log(0.5)]); // ln 2 = 0.6931...
  * ```
  */
@@ -30,7 +30,7 @@ export function entropy(logP: ArrayLike<number>): number {
  *
  * @example
  * ```ts
- * import { klDivergence } from "@stars/toolkit";
+ * import { klDivergence } from "@stars/toolkit/eval";
  * klDivergence([Math.log(0.5), Math.log(0.5)], [Math.log(0.25), Math.log(0.75)]); // 0.1438...
  * ```
  */

@@ -85,7 +85,7 @@ export function criterionFires(
  *
  * @example
  * ```ts
- * import { exitLoop } from "@stars/toolkit";
+ * import { exitLoop } from "@stars/toolkit/eval";
  * const p = (a: number) => ({ logProbs: [Math.log(a), Math.log(1 - a)] });
  * exitLoop([{ kind: "argmax", loops: 2 }], [{}, p(0.4), p(0.6), p(0.7), p(0.8)]); // 4
  * ```

@@ -25,8 +25,8 @@ export interface Unfit {
  *
  * @example
  * ```ts
- * import { arithmeticTask, makeProblem } from "@stars/toolkit";
- * import { unfitReason } from "@stars/toolkit";
+ * import { arithmeticTask, makeProblem } from "@stars/toolkit/tasks";
+ * import { unfitReason } from "@stars/toolkit/eval";
  * const task = arithmeticTask({ digits: 2 });
  * unfitReason(task, makeProblem(12, 34)); // undefined
  * unfitReason(task, makeProblem(123, 4)); // "operand 123 has 3 digits, ..."

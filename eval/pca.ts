@@ -21,7 +21,7 @@ export interface Projection2D {
  *
  * @example
  * ```ts
- * import { pca2 } from "@stars/toolkit";
+ * import { pca2 } from "@stars/toolkit/eval";
  * const { explained } = pca2([[0, 0, 0], [1, 1, 0], [2, 2, 0]]); // [1, 0]
  * ```
  */

@@ -75,7 +75,7 @@ function cell(steps: number, loops: number, correct: number, total: number): Ste
  *
  * @example
  * ```ts
- * import { stepsTableFromGroups } from "@stars/toolkit";
+ * import { stepsTableFromGroups } from "@stars/toolkit/eval";
  * const t = stepsTableFromGroups([
  *   { steps: 1, loops: 4, correct: 9, total: 10 },
  *   { steps: 2, loops: 4, correct: 3, total: 10 },

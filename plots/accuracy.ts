@@ -24,7 +24,7 @@ export interface AccuracyRun {
  *
  * @example
  * ```ts
- * import { accuracyChart } from "@stars/toolkit";
+ * import { accuracyChart } from "@stars/toolkit/plots";
  * const svg = accuracyChart([{
  *   name: "fixed-4",
  *   trainLoops: 4,

@@ -6,7 +6,7 @@
  *
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { bar, sparkline } from "@stars/toolkit";
+ * import { bar, sparkline } from "@stars/toolkit/plots";
  *
  * assertEquals(bar(0.5, 4), "██");
  * assertEquals(sparkline([0, 1]), "▁█");

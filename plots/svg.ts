@@ -190,13 +190,14 @@ function marker(shape: SeriesSpec["shape"], x: number, y: number, color: string,
  *
  * @example
  * ```ts
- * import { lineChart } from "@stars/toolkit";
+ * import { lineChart } from "@stars/toolkit/plots";
  * const svg = lineChart({
  *   x: { label: "loops", log: true },
  *   y: { label: "accuracy", min: 0, max: 1 },
  *   series: [{ name: "run", points: [[1, 0.2], [4, 0.9], [16, 0.5]] }],
  * });
- * await Deno.writeTextFile("chart.svg", svg);
+ * if (!svg.startsWith("<svg")) throw new Error("a standalone SVG document");
+ * // await Deno.writeTextFile("chart.svg", svg);
  * ```
  */
 export function lineChart(spec: ChartSpec): string {

@@ -14,7 +14,7 @@ const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
  *
  * @example
  * ```ts
- * import { sparkline } from "@stars/toolkit";
+ * import { sparkline } from "@stars/toolkit/plots";
  * sparkline([0, 0.5, 1]); // "▁▅█"
  * ```
  */
@@ -33,7 +33,7 @@ export function sparkline(values: readonly (number | null)[], min?: number, max?
  *
  * @example
  * ```ts
- * import { bar } from "@stars/toolkit";
+ * import { bar } from "@stars/toolkit/plots";
  * bar(0.5, 10); // "█████"
  * ```
  */

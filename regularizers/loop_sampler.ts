@@ -22,7 +22,13 @@
  * @module
  */
 import { mixSeed, Rng } from "../utils/rng.ts";
-import { type LoopDraw, type LoopKeys, type LoopSampler, MAX_LOOPS } from "./samplers/entry.ts";
+import {
+  type LoopDraw,
+  type LoopKeys,
+  type LoopSampler,
+  MAX_LOOPS,
+  type SpecChecks,
+} from "./samplers/entry.ts";
 import { FIXED, type FixedLoops } from "./samplers/fixed.ts";
 import { LOGNORMAL, type LogNormalLoops } from "./samplers/lognormal.ts";
 import { POISSON, type PoissonLoops } from "./samplers/poisson.ts";
@@ -43,6 +49,7 @@ export {
   MAX_LOOPS,
   type PoissonLogNormalLoops,
   type PoissonLoops,
+  type SpecChecks,
   type UniformLoops,
 };
 
@@ -82,7 +89,7 @@ for (const s of [FIXED, LOGNORMAL, POISSON, UNIFORM, POISSON_LOGNORMAL]) {
 }
 
 /** The registered sampler of `kind`, or a `TypeError` listing the kinds. */
-export function loopSampler(kind: string): AnySampler {
+export function loopSampler(kind: string): LoopSampler<LoopSpec> {
   const sampler = SAMPLERS.get(kind);
   if (!sampler) {
     const allowed = LOOP_KINDS.map((k) => `"${k}"`).join(", ");

@@ -73,7 +73,7 @@ export function accuracyAt(curve: readonly CurvePoint[], loops: number): number 
  *
  * @example
  * ```ts
- * import { dropFromPeak } from "@stars/toolkit";
+ * import { dropFromPeak } from "@stars/toolkit/repro";
  * const curve = [{ loops: 4, accuracy: 0.7046 }, { loops: 8, accuracy: 0.5297 }];
  * dropFromPeak(curve, 8); // 17.49 (points)
  * ```

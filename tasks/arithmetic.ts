@@ -52,7 +52,7 @@ export function compute(a: number, b: number, op: Op): number {
  *
  * @example
  * ```ts
- * import { makeProblem } from "@stars/toolkit";
+ * import { makeProblem } from "@stars/toolkit/tasks";
  * makeProblem(1234, 5678).target; // " 2196"
  * ```
  */

@@ -376,7 +376,7 @@ function inOrder(
  *
  * @example
  * ```ts
- * import { generateChainProblems } from "@stars/toolkit";
+ * import { generateChainProblems } from "@stars/toolkit/tasks";
  * const [p] = generateChainProblems({ count: 1, seed: 1, split: "train", stepsMax: 3 });
  * p.prompt; // e.g. "c=a+3;a=4;d=a-1;b=c+2;?b="
  * p.steps; // 1..3

@@ -22,7 +22,7 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  *
  * @example
  * ```ts
- * import { jsonTextProblem } from "@stars/toolkit";
+ * import { jsonTextProblem } from "@stars/toolkit/tasks";
  * jsonTextProblem('{"lr": 1, "lr": 2}'); // 'duplicate key "lr" (a key may appear once)'
  * jsonTextProblem('{"lr": 1}'); // undefined
  * ```

@@ -33,7 +33,7 @@ export const ARITHMETIC_SYMBOLS: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
- * import { ARITHMETIC_TOKENIZER } from "@stars/toolkit";
+ * import { ARITHMETIC_TOKENIZER } from "@stars/toolkit/tasks";
  * const ids = ARITHMETIC_TOKENIZER.encode("12+34=");
  * ARITHMETIC_TOKENIZER.decode(ids); // "12+34="
  * ```

@@ -39,7 +39,7 @@ export function trainingSeconds(records: readonly StepRecord[]): number {
  *
  * @example
  * ```ts
- * import { lossCurve } from "@stars/toolkit";
+ * import { lossCurve } from "@stars/toolkit/train";
  * const records = [1, 2, 3, 4].map((step) => ({ step, loops: 4, ms: 1, loss: 5 - step }));
  * lossCurve(records, 2); // [[2, 3.5], [4, 1.5]]
  * ```

@@ -68,7 +68,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  *
  * @example
  * ```ts
- * import { decodeSafetensors, encodeSafetensors } from "@stars/toolkit";
+ * import { decodeSafetensors, encodeSafetensors } from "@stars/toolkit/train";
  * const bytes = encodeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }]);
  * decodeSafetensors(bytes, "w.safetensors").tensors.get("w")!.data; // Float32Array [1, 2]
  * ```

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { learningRate } from "@stars/toolkit";
+ * import { learningRate } from "@stars/toolkit/train";
  * learningRate(0, { lr: 1e-3, warmup_steps: 10, steps: 100, min_lr_ratio: 0.1 }); // 1e-4
  * ```
  */

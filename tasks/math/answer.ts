@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { extractHashAnswer } from "@stars/toolkit";
+ * import { extractHashAnswer } from "@stars/toolkit/tasks";
  * extractHashAnswer("48 / 2 = 24\n#### 72"); // "72"
  * ```
  */
@@ -31,7 +31,7 @@ export function extractHashAnswer(text: string): string | undefined {
  *
  * @example
  * ```ts
- * import { extractBoxed } from "@stars/toolkit";
+ * import { extractBoxed } from "@stars/toolkit/tasks";
  * extractBoxed("so \\boxed{1} or rather \\boxed{\\frac{1}{2}}"); // "\\frac{1}{2}"
  * ```
  */
@@ -180,7 +180,7 @@ function canonicalNumber(s: string): string {
  *
  * @example
  * ```ts
- * import { normalizeAnswer } from "@stars/toolkit";
+ * import { normalizeAnswer } from "@stars/toolkit/tasks";
  * normalizeAnswer("$1,000.50"); // "1000.5"
  * normalizeAnswer("\\dfrac{6}{8}"); // "3/4"
  * ```
@@ -225,7 +225,7 @@ export function normalizeAnswer(answer: string): string {
  *
  * @example
  * ```ts
- * import { answersMatch } from "@stars/toolkit";
+ * import { answersMatch } from "@stars/toolkit/tasks";
  * answersMatch("$1,000", "1000"); // true
  * answersMatch("0.75", "\\frac{3}{4}"); // true
  * ```

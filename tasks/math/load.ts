@@ -114,7 +114,7 @@ export async function* streamMathLines(
  *
  * @example
  * ```ts ignore
- * import { streamMathJsonl } from "@stars/toolkit";
+ * import { streamMathJsonl } from "@stars/toolkit/tasks";
  * for await (const item of streamMathJsonl("gsm8k_test.jsonl")) {
  *   console.log(item.line, item.answer);
  * }

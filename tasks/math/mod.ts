@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { answersMatch, mathTask } from "@stars/toolkit";
+ * import { answersMatch, mathTask } from "@stars/toolkit/tasks";
  * const task = mathTask({ stepsMin: 2, stepsMax: 3 });
  * const [p] = task.sample("train", 1, 1); // p.prompt ends in "\nA:"
  * answersMatch("$1,000", "1000"); // true

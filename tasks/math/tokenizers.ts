@@ -32,7 +32,7 @@ export const MATH_CHARSET: string =
  *
  * @example
  * ```ts
- * import { mathCharTokenizer } from "@stars/toolkit";
+ * import { mathCharTokenizer } from "@stars/toolkit/tasks";
  * const tok = mathCharTokenizer();
  * tok.decode(tok.encode("3/4 = 0.75\nA: 7")); // "3/4 = 0.75\nA: 7"
  * ```
@@ -56,7 +56,7 @@ export function missingChars(text: string, charset: string = MATH_CHARSET): stri
  *
  * @example
  * ```ts
- * import { BpeTokenizer } from "@stars/toolkit";
+ * import { BpeTokenizer } from "@stars/toolkit/tasks";
  * const tok = new BpeTokenizer();
  * tok.decode([...tok.encode("48 / 2 = 24"), tok.eosId, 7]); // "48 / 2 = 24"
  * ```

@@ -465,7 +465,7 @@ export function generateWordProblem(
  *
  * @example
  * ```ts
- * import { generateWordProblems } from "@stars/toolkit";
+ * import { generateWordProblems } from "@stars/toolkit/tasks";
  * const [p] = generateWordProblems({ count: 1, seed: 1, split: "train", stepsMin: 3 });
  * p.solutionLines.length; // 3
  * ```
