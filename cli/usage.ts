@@ -7,7 +7,7 @@ import { type BackendName, parseBackend } from "../backends/select.ts";
 import { nativeBlasStatus, setNativeBlas } from "../backends/native/blas.ts";
 import { wasmThreadsFromEnv } from "../backends/wasm/threads.ts";
 import { webgpuMatMulFromEnv } from "../backends/webgpu/matmul.ts";
-import { CONFIG_SCHEMA, type KeySpec } from "../train/config.ts";
+import { CONFIG_GROUPS, CONFIG_SCHEMA, type KeySpec } from "../train/config.ts";
 import { InputError } from "../train/errors.ts";
 
 /** A bad flag or value: printed without a stack trace, exit code 2. */
@@ -167,15 +167,19 @@ function range({ min, max, exclusiveMin }: KeySpec): string {
   return "";
 }
 
-/** One help line per config key, with its default. */
+/** One help line per config key, with its default, under its section's name. */
 export function configHelp(defaults: Record<string, unknown>): string {
-  return Object.entries(CONFIG_SCHEMA)
-    .map(([key, spec]) =>
-      `  --${key.padEnd(16)} ${spec.help} (${allowed(spec)}; default ${
-        JSON.stringify(defaults[key])
-      })`
-    )
-    .join("\n");
+  const entries = Object.entries(CONFIG_SCHEMA as Record<string, KeySpec>);
+  return CONFIG_GROUPS.map((group) =>
+    [
+      `  ${group} (keys may nest under "${group}" in a config file):`,
+      ...entries.filter(([, spec]) => spec.group === group).map(([key, spec]) =>
+        `  --${key.padEnd(16)} ${spec.help} (${allowed(spec)}; default ${
+          JSON.stringify(defaults[key])
+        })`
+      ),
+    ].join("\n")
+  ).join("\n");
 }
 
 /**

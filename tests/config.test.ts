@@ -1,5 +1,12 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { ConfigError, DEFAULT_CONFIG, parseValue, resolveConfig } from "../train/config.ts";
+import {
+  CONFIG_GROUPS,
+  CONFIG_SCHEMA,
+  ConfigError,
+  DEFAULT_CONFIG,
+  parseValue,
+  resolveConfig,
+} from "../train/config.ts";
 
 Deno.test("defaults resolve, and overrides apply in order", () => {
   assertEquals(resolveConfig(), DEFAULT_CONFIG);
@@ -43,4 +50,34 @@ Deno.test("command-line strings parse to the key's type", () => {
   assertThrows(() => parseValue("lr", "1e400"), ConfigError, "overflows to Infinity");
   assertEquals(parseValue("lr", "-.5e-3"), -5e-4);
   assertThrows(() => parseValue("nope", "1"), ConfigError, '"nope"');
+});
+
+Deno.test("keys may nest under their section; a wrong section or a key given twice is an error", () => {
+  const nested = resolveConfig({ model: { d_model: 16, n_heads: 2 }, optimizer: { steps: 7 } });
+  assertEquals([nested.d_model, nested.n_heads, nested.steps], [16, 2, 7]);
+  assertEquals(nested, resolveConfig({ d_model: 16, n_heads: 2, steps: 7 }));
+  // Every key has a section, and --help's sections cover every key once.
+  const groups = Object.values(CONFIG_SCHEMA).map((s) => s.group);
+  assertEquals(groups.every((g) => g !== undefined && CONFIG_GROUPS.includes(g)), true);
+  assertThrows(
+    () => resolveConfig({ model: { steps: 3 } }),
+    ConfigError,
+    'config key "model.steps" is not a key of section model',
+  );
+  assertThrows(
+    () => resolveConfig({ model: { d_model: 16 }, d_model: 32 }),
+    ConfigError,
+    'config key "d_model" is given both flat and in its section',
+  );
+  assertThrows(
+    () => resolveConfig({ sampler: 3 }),
+    ConfigError,
+    'config section "sampler" must be an object',
+  );
+  // Nested values are checked like flat ones.
+  assertThrows(
+    () => resolveConfig({ penalty: { reg_weight: 2 } }),
+    ConfigError,
+    '"reg_weight" must be',
+  );
 });

@@ -150,8 +150,26 @@ export function evalLoopsOf(c: Pick<TrainConfig, "eval_loops" | "loops">): numbe
   return c.eval_loops || c.loops;
 }
 
+/**
+ * The sections of a config: `--help` lists the keys by section, and a
+ * config file may nest keys under their section's name
+ * (`{"model": {"d_model": 64}}` is `{"d_model": 64}`).
+ */
+export const CONFIG_GROUPS = [
+  "problems",
+  "model",
+  "sampler",
+  "penalty",
+  "optimizer",
+  "run",
+] as const;
+/** One of {@linkcode CONFIG_GROUPS}. */
+export type ConfigGroup = typeof CONFIG_GROUPS[number];
+
 /** How one config key is typed, bounded and described. */
 export interface KeySpec {
+  /** The key's section. */
+  group?: ConfigGroup;
   /** Value type. */
   type: "int" | "number" | "bool" | "choice" | "string";
   /** Help text. */
@@ -200,6 +218,9 @@ const bool = (value: boolean, help: string): ConfigKey<boolean> => ({
   help,
   default: value,
 });
+// The keys of one section, tagged with it.
+const inGroup = <T extends Record<string, KeySpec>>(group: ConfigGroup, keys: T): T =>
+  Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, { ...v, group }])) as T;
 
 /**
  * Every key of {@linkcode TrainConfig} (model, data, loop sampler, penalty,
@@ -209,100 +230,118 @@ const bool = (value: boolean, help: string): ConfigKey<boolean> => ({
  * missing from it, or a default of the wrong type, a compile error.
  */
 export const CONFIG_KEYS: { readonly [K in keyof TrainConfig]: ConfigKey<TrainConfig[K]> } = {
-  task: choice("addition", "task", TASKS),
-  digits: int(4, "digits per operand", 1, 9),
-  reverse: bool(true, "write the answer least-significant digit first"),
-  steps_min: int(2, "fewest reasoning steps of a word problem", 1, 30),
-  steps_max: int(4, "most reasoning steps of a word problem", 1, 30),
-  data: str("", 'math JSON-lines file to train on ("" = the generator)'),
-  tokenizer: choice("char", "math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
-  chain_steps_min: int(1, "fewest steps of a chain problem", 1, 25),
-  chain_steps_max: int(4, "most steps of a chain problem in training", 1, 25),
-  chain_test_steps_max: int(0, "most steps of a test chain problem (0 = chain_steps_max)", 0, 25),
-  chain_distractors: int(2, "distractor definitions per chain problem", 0, 24),
-  chain_order: choice(
-    "shuffled",
-    "definition order of a chain problem (ordered: each after what it reads)",
-    CHAIN_ORDERS,
-  ),
-  chain_ops: choice("+-", "operations of a chain step, mod 10 (*: by 3, 7 or 9)", CHAIN_OP_SETS),
-  chain_questions: int(
-    1,
-    "questions per training chain problem: the last link, then other variables (0 = all)",
-    0,
-    26,
-  ),
-  chain_hide_answers: bool(
-    false,
-    "read training chain answers back as PAD (no question sees another's answer)",
-  ),
-  d_model: int(32, "width of the latent state", 1, 16384),
-  n_heads: int(4, "attention heads (must divide d_model)", 1, 1024),
-  d_ff: int(64, "MLP hidden width", 1, 65536),
-  n_layers: int(1, "transformer layers in the looped block", 1, 256),
-  prelude_layers: int(0, "layers before the loop", 0, 256),
-  coda_layers: int(0, "layers after the loop", 0, 256),
-  dropout: num(0, "dropout rate", 0, 0.99),
-  norm_placement: choice("sandwich_dual", "norm placement", NORM_PLACEMENTS),
-  norm_type: choice("layernorm", "norm type", NORM_TYPES),
-  injection: choice("none", "input injection into each loop", INJECTIONS),
-  init_state: choice("embedding", "initial loop state", INIT_STATES),
-  init_std: num(0.08, "std of the normal weight init", 0, Infinity, true),
-  max_seq_len: int(
-    0,
-    "positions of the model (0 = what the task needs; more lets a fine-tuning on longer problems keep its shape)",
-    0,
-    1 << 20,
-  ),
-  loop_sampler: choice("fixed", "loop-count sampler", LOOP_KINDS),
-  loops: int(4, "fixed loop count (the training depth)", 1, 10000),
-  loop_mu: num(2, "log-normal mu", -Infinity),
-  loop_sigma: num(0.7, "log-normal sigma (Huginn's s)", 0, Infinity, true),
-  loop_min: int(1, "smallest loop count drawn", 1, 10000),
-  loop_max: int(100, "largest loop count drawn", 1, 10000),
-  loop_lambda: num(5, "Poisson rate", 0, Infinity, true),
-  loop_mean: num(32, "Huginn's mean recurrence r", 0, Infinity, true),
-  loop_backprop: int(8, "Huginn's backpropagated loops k", 1, 10000),
-  reg_weight: num(0, "penalty weight lambda (0 = off)", 0, 1),
-  reg_kind: choice("spectral", "penalty", REG_KINDS as readonly RegKind[]),
-  reg_iters: int(1, "power-iteration steps K", 1, 1000),
-  reg_mode: choice("jvp", "Jacobian products J v or J^T v", POWER_MODES),
-  reg_warmup: int(0, "steps before the penalty starts", 0, 1e9),
-  reg_samples: int(1, "Hutchinson probe vectors", 1, 1000),
-  reg_probe: choice("gaussian", "Hutchinson probe distribution", PROBES),
-  reg_eps: num(0.1, "finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
-  steps: int(3000, "optimiser steps", 1, 1e9),
-  batch_size: int(64, "problems per step", 1, 2 ** 20),
-  lr: num(3e-3, "peak learning rate", 0, Infinity, true),
-  min_lr_ratio: num(0.1, "final lr as a fraction of lr", 0, 1),
-  warmup_steps: int(100, "linear warm-up steps", 0, 1e9),
-  weight_decay: num(0.01, "AdamW decoupled weight decay", 0),
-  beta1: num(0.9, "AdamW beta1", 0, 0.999999),
-  beta2: num(0.999, "AdamW beta2", 0, 0.999999),
-  grad_clip: num(1, "global gradient-norm clip (0 = off)", 0),
-  seed: int(1, "random seed", 0, 2 ** 32 - 1),
-  eval_size: int(500, "held-out problems to evaluate", 1, 2 ** 20),
-  eval_every: int(250, "evaluate every N steps (0 = at the end only)", 0),
-  eval_loops: int(0, "loops of the held-out evaluation (0 = loops)", 0, 10000),
-  checkpoint_every: int(250, "checkpoint every N steps (0 = at the end only)", 0),
-  backend: choice("auto", "compute backend", BACKENDS),
-  init: str("", 'checkpoint folder or safetensors file to start from ("" = fresh weights)'),
-  attn_dropout: choice(
-    "output",
-    "attention dropout on the branch output or the probabilities",
-    ATTN_DROPOUTS,
-  ),
-  reg_dropout: bool(false, "dropout in the penalty's loop map (fresh masks per iteration)"),
-  reg_start: choice(
-    "at_warmup",
-    "penalty from step reg_warmup (at) or the step after it",
-    REG_STARTS,
-  ),
-  decay_scope: choice(
-    "matrices",
-    "weight decay of matrices only, or of all parameters",
-    DECAY_SCOPES,
-  ),
+  ...inGroup("problems", {
+    task: choice("addition", "task", TASKS),
+    digits: int(4, "digits per operand", 1, 9),
+    reverse: bool(true, "write the answer least-significant digit first"),
+    steps_min: int(2, "fewest reasoning steps of a word problem", 1, 30),
+    steps_max: int(4, "most reasoning steps of a word problem", 1, 30),
+    data: str("", 'math JSON-lines file to train on ("" = the generator)'),
+    tokenizer: choice("char", "math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
+    chain_steps_min: int(1, "fewest steps of a chain problem", 1, 25),
+    chain_steps_max: int(4, "most steps of a chain problem in training", 1, 25),
+    chain_test_steps_max: int(0, "most steps of a test chain problem (0 = chain_steps_max)", 0, 25),
+    chain_distractors: int(2, "distractor definitions per chain problem", 0, 24),
+    chain_order: choice(
+      "shuffled",
+      "definition order of a chain problem (ordered: each after what it reads)",
+      CHAIN_ORDERS,
+    ),
+    chain_ops: choice("+-", "operations of a chain step, mod 10 (*: by 3, 7 or 9)", CHAIN_OP_SETS),
+    chain_questions: int(
+      1,
+      "questions per training chain problem: the last link, then other variables (0 = all)",
+      0,
+      26,
+    ),
+    chain_hide_answers: bool(
+      false,
+      "read training chain answers back as PAD (no question sees another's answer)",
+    ),
+  }),
+  ...inGroup("model", {
+    d_model: int(32, "width of the latent state", 1, 16384),
+    n_heads: int(4, "attention heads (must divide d_model)", 1, 1024),
+    d_ff: int(64, "MLP hidden width", 1, 65536),
+    n_layers: int(1, "transformer layers in the looped block", 1, 256),
+    prelude_layers: int(0, "layers before the loop", 0, 256),
+    coda_layers: int(0, "layers after the loop", 0, 256),
+    dropout: num(0, "dropout rate", 0, 0.99),
+    norm_placement: choice("sandwich_dual", "norm placement", NORM_PLACEMENTS),
+    norm_type: choice("layernorm", "norm type", NORM_TYPES),
+    injection: choice("none", "input injection into each loop", INJECTIONS),
+    init_state: choice("embedding", "initial loop state", INIT_STATES),
+    init_std: num(0.08, "std of the normal weight init", 0, Infinity, true),
+    max_seq_len: int(
+      0,
+      "positions of the model (0 = what the task needs; more lets a fine-tuning on longer problems keep its shape)",
+      0,
+      1 << 20,
+    ),
+  }),
+  ...inGroup("sampler", {
+    loop_sampler: choice("fixed", "loop-count sampler", LOOP_KINDS),
+    loops: int(4, "fixed loop count (the training depth)", 1, 10000),
+    loop_mu: num(2, "log-normal mu", -Infinity),
+    loop_sigma: num(0.7, "log-normal sigma (Huginn's s)", 0, Infinity, true),
+    loop_min: int(1, "smallest loop count drawn", 1, 10000),
+    loop_max: int(100, "largest loop count drawn", 1, 10000),
+    loop_lambda: num(5, "Poisson rate", 0, Infinity, true),
+    loop_mean: num(32, "Huginn's mean recurrence r", 0, Infinity, true),
+    loop_backprop: int(8, "Huginn's backpropagated loops k", 1, 10000),
+  }),
+  ...inGroup("penalty", {
+    reg_weight: num(0, "penalty weight lambda (0 = off)", 0, 1),
+    reg_kind: choice("spectral", "penalty", REG_KINDS as readonly RegKind[]),
+    reg_iters: int(1, "power-iteration steps K", 1, 1000),
+    reg_mode: choice("jvp", "Jacobian products J v or J^T v", POWER_MODES),
+    reg_warmup: int(0, "steps before the penalty starts", 0, 1e9),
+    reg_samples: int(1, "Hutchinson probe vectors", 1, 1000),
+    reg_probe: choice("gaussian", "Hutchinson probe distribution", PROBES),
+    reg_eps: num(0.1, "finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
+  }),
+  ...inGroup("optimizer", {
+    steps: int(3000, "optimiser steps", 1, 1e9),
+    batch_size: int(64, "problems per step", 1, 2 ** 20),
+    lr: num(3e-3, "peak learning rate", 0, Infinity, true),
+    min_lr_ratio: num(0.1, "final lr as a fraction of lr", 0, 1),
+    warmup_steps: int(100, "linear warm-up steps", 0, 1e9),
+    weight_decay: num(0.01, "AdamW decoupled weight decay", 0),
+    beta1: num(0.9, "AdamW beta1", 0, 0.999999),
+    beta2: num(0.999, "AdamW beta2", 0, 0.999999),
+    grad_clip: num(1, "global gradient-norm clip (0 = off)", 0),
+  }),
+  ...inGroup("run", {
+    seed: int(1, "random seed", 0, 2 ** 32 - 1),
+    eval_size: int(500, "held-out problems to evaluate", 1, 2 ** 20),
+    eval_every: int(250, "evaluate every N steps (0 = at the end only)", 0),
+    eval_loops: int(0, "loops of the held-out evaluation (0 = loops)", 0, 10000),
+    checkpoint_every: int(250, "checkpoint every N steps (0 = at the end only)", 0),
+    backend: choice("auto", "compute backend", BACKENDS),
+    init: str("", 'checkpoint folder or safetensors file to start from ("" = fresh weights)'),
+  }),
+  ...inGroup("model", {
+    attn_dropout: choice(
+      "output",
+      "attention dropout on the branch output or the probabilities",
+      ATTN_DROPOUTS,
+    ),
+  }),
+  ...inGroup("penalty", {
+    reg_dropout: bool(false, "dropout in the penalty's loop map (fresh masks per iteration)"),
+    reg_start: choice(
+      "at_warmup",
+      "penalty from step reg_warmup (at) or the step after it",
+      REG_STARTS,
+    ),
+  }),
+  ...inGroup("optimizer", {
+    decay_scope: choice(
+      "matrices",
+      "weight decay of matrices only, or of all parameters",
+      DECAY_SCOPES,
+    ),
+  }),
 };
 
 /** The schema of every key of {@linkcode TrainConfig}. */
@@ -370,6 +409,47 @@ function showValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A config layer with its sections (`{"model": {"d_model": 64}}`) spread
+ * into flat keys. A section that is not an object, a key under the wrong
+ * section, and a key given both ways are {@linkcode ConfigError}s.
+ */
+export function flattenGroups(layer: Record<string, unknown>): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  const nested = new Set<string>();
+  for (const [key, value] of Object.entries(layer)) {
+    if (!(CONFIG_GROUPS as readonly string[]).includes(key)) continue;
+    const members = Object.entries(CONFIG_SCHEMA as Record<string, KeySpec>)
+      .filter(([, spec]) => spec.group === key).map(([k]) => k);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new ConfigError(
+        `config section "${key}" must be an object of its keys (${members.join(", ")}), ` +
+          `got ${showValue(value)}`,
+      );
+    }
+    for (const [inner, v] of Object.entries(value)) {
+      if (!members.includes(inner)) {
+        throw new ConfigError(
+          `config key "${key}.${inner}" is not a key of section ${key}; its keys: ` +
+            members.join(", "),
+        );
+      }
+      flat[inner] = v;
+      nested.add(inner);
+    }
+  }
+  for (const [key, value] of Object.entries(layer)) {
+    if ((CONFIG_GROUPS as readonly string[]).includes(key)) continue;
+    if (nested.has(key)) {
+      throw new ConfigError(
+        `config key "${key}" is given both flat and in its section; give it once`,
+      );
+    }
+    flat[key] = value;
+  }
+  return flat;
+}
+
 /** Checks one value against its key's spec; returns the value or throws. */
 export function checkValue(key: string, value: unknown): unknown {
   const spec = (CONFIG_SCHEMA as Record<string, KeySpec>)[key];
@@ -435,7 +515,9 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig {
   const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer)) merged[key] = checkValue(key, value);
+    for (const [key, value] of Object.entries(flattenGroups(layer))) {
+      merged[key] = checkValue(key, value);
+    }
   }
   const c = merged as unknown as TrainConfig;
   if (c.d_model % c.n_heads !== 0) {
