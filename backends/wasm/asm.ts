@@ -303,6 +303,38 @@ export class FunctionBuilder {
   }
 }
 
+/** A kernel's parameter names, in order: the one declaration of its signature (each an i32). */
+export type Signature = readonly string[];
+
+/** One number per parameter of a signature. */
+export type NumberArgs<P extends readonly unknown[]> = { -readonly [I in keyof P]: number };
+
+/**
+ * The JavaScript side of a module built from a table of signatures: one
+ * function per entry taking exactly its parameters, so a call with the
+ * wrong number of arguments is a type error, not corrupted memory.
+ */
+export type KernelExports<T extends { readonly [name: string]: Signature }> = {
+  readonly [N in keyof T]: (...args: NumberArgs<T[N]>) => void;
+};
+
+/** The local indices of a signature's parameters, by name. */
+export type ParamLocals<S extends Signature> = { readonly [K in S[number]]: number };
+
+/**
+ * The kernel `name` of `signature`: `build` gets the function's builder and
+ * its parameters' locals by name, and returns the body's code.
+ */
+export function defineKernel<S extends Signature>(
+  name: string,
+  signature: S,
+  build: (f: FunctionBuilder, params: ParamLocals<S>) => number[],
+): KernelFunction {
+  const f = new FunctionBuilder(signature.length);
+  const params = Object.fromEntries(signature.map((p, i) => [p, i])) as ParamLocals<S>;
+  return { name, params: signature.length, body: f.encode(build(f, params)) };
+}
+
 /** One exported function of a module: its name, parameter count and encoded body. */
 export interface KernelFunction {
   /** Export name. */

@@ -16,53 +16,71 @@
  * @module
  */
 import {
+  defineKernel,
   forLoop,
-  FunctionBuilder,
   get,
   inc,
   instantiate,
+  type KernelExports,
+  type KernelFunction,
   kernelModule,
   memoryCopy,
   set,
   TYPE,
 } from "./asm.ts";
 
-function copyRowsKernel() {
-  const f = new FunctionBuilder(6);
-  const [dst, dstStride, src, srcStride, rows, bytes] = [0, 1, 2, 3, 4, 5];
-  const [r] = f.locals(TYPE.i32, 1);
-  const code = forLoop(r, rows, [
-    ...memoryCopy(get(dst), get(src), get(bytes)),
-    ...inc(dst, get(dstStride)),
-    ...inc(src, get(srcStride)),
-  ]);
-  return { name: "copyRows", params: 6, body: f.encode(code) };
+/** The kernels' signatures (byte offsets and sizes, each an i32): the one declaration of each. */
+export const WASM_COPY_SIGNATURES = {
+  /** Copies `rows` blocks of `bytes`, from `src + i srcStride` to `dst + i dstStride`. */
+  copyRows: ["dst", "dstStride", "src", "srcStride", "rows", "bytes"],
+  /** Writes the blocks at `src + i0 s0 + i1 s1 + i2 s2` (i2 fastest) contiguously from `dst`. */
+  gatherBlocks: ["dst", "src", "n0", "n1", "n2", "s0", "s1", "s2", "bytes"],
+} as const;
+
+function copyRowsKernel(): KernelFunction {
+  return defineKernel(
+    "copyRows",
+    WASM_COPY_SIGNATURES.copyRows,
+    (f, { dst, dstStride, src, srcStride, rows, bytes }) => {
+      const [r] = f.locals(TYPE.i32, 1);
+      const code = forLoop(r, rows, [
+        ...memoryCopy(get(dst), get(src), get(bytes)),
+        ...inc(dst, get(dstStride)),
+        ...inc(src, get(srcStride)),
+      ]);
+      return code;
+    },
+  );
 }
 
-function gatherBlocksKernel() {
-  const f = new FunctionBuilder(9);
-  const [dst, src, n0, n1, n2, s0, s1, s2, bytes] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [i0, i1, i2, a0, a1, a2] = f.locals(TYPE.i32, 6);
-  const code = [
-    ...get(src),
-    ...set(a0),
-    ...forLoop(i0, n0, [
-      ...get(a0),
-      ...set(a1),
-      ...forLoop(i1, n1, [
-        ...get(a1),
-        ...set(a2),
-        ...forLoop(i2, n2, [
-          ...memoryCopy(get(dst), get(a2), get(bytes)),
-          ...inc(dst, get(bytes)),
-          ...inc(a2, get(s2)),
+function gatherBlocksKernel(): KernelFunction {
+  return defineKernel(
+    "gatherBlocks",
+    WASM_COPY_SIGNATURES.gatherBlocks,
+    (f, { dst, src, n0, n1, n2, s0, s1, s2, bytes }) => {
+      const [i0, i1, i2, a0, a1, a2] = f.locals(TYPE.i32, 6);
+      const code = [
+        ...get(src),
+        ...set(a0),
+        ...forLoop(i0, n0, [
+          ...get(a0),
+          ...set(a1),
+          ...forLoop(i1, n1, [
+            ...get(a1),
+            ...set(a2),
+            ...forLoop(i2, n2, [
+              ...memoryCopy(get(dst), get(a2), get(bytes)),
+              ...inc(dst, get(bytes)),
+              ...inc(a2, get(s2)),
+            ]),
+            ...inc(a1, get(s1)),
+          ]),
+          ...inc(a0, get(s0)),
         ]),
-        ...inc(a1, get(s1)),
-      ]),
-      ...inc(a0, get(s0)),
-    ]),
-  ];
-  return { name: "gatherBlocks", params: 9, body: f.encode(code) };
+      ];
+      return code;
+    },
+  );
 }
 
 /** The module's bytes; `shared` must match the memory it will import. */
@@ -71,29 +89,7 @@ export function wasmCopyModule(shared: boolean): Uint8Array<ArrayBuffer> {
 }
 
 /** The kernel of one instance, over the memory it was made with (byte offsets). */
-export interface WasmCopy {
-  /** Copies `rows` blocks of `bytes`, from `src + i srcStride` to `dst + i dstStride`. */
-  copyRows(
-    dst: number,
-    dstStride: number,
-    src: number,
-    srcStride: number,
-    rows: number,
-    bytes: number,
-  ): void;
-  /** Writes the blocks at `src + i0 s0 + i1 s1 + i2 s2` (i2 fastest) contiguously from `dst`. */
-  gatherBlocks(
-    dst: number,
-    src: number,
-    n0: number,
-    n1: number,
-    n2: number,
-    s0: number,
-    s1: number,
-    s2: number,
-    bytes: number,
-  ): void;
-}
+export type WasmCopy = KernelExports<typeof WASM_COPY_SIGNATURES>;
 
 /**
  * Instantiates the kernel over `memory`.

@@ -16,11 +16,12 @@
  */
 import {
   add,
+  defineKernel,
   forLoop,
-  FunctionBuilder,
   get,
   i32,
   instantiate,
+  type KernelExports,
   type KernelFunction,
   kernelModule,
   loadSplat,
@@ -50,50 +51,64 @@ export const ADAMW_COEFFICIENTS = [
   "lr",
 ] as const;
 
+/** The kernel's signature (byte offsets and a count, each an i32): its one declaration. */
+export const SIMD_ADAMW_SIGNATURES = {
+  /** One AdamW update of `count` floats (`count % 4 == 0`); see the module doc. */
+  update: [
+    "param",
+    "grad",
+    "moment1",
+    "moment2",
+    "newParam",
+    "newMoment1",
+    "newMoment2",
+    "coefficients",
+    "count",
+  ],
+} as const;
+
 function updateKernel(): KernelFunction {
-  const f = new FunctionBuilder(9);
-  const [param, grad, m1, m2, outParam, outM1, outM2, coefficients, count] = [
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-  ];
-  const c = f.locals(TYPE.v128, ADAMW_COEFFICIENTS.length);
-  const [scale, beta1, keep1, beta2, keep2, c1, c2, eps, decay, lr] = c;
-  const [g, m, v] = f.locals(TYPE.v128, 3);
-  const [i, end] = f.locals(TYPE.i32, 2);
-  const at = (base: number) => add(get(base), get(i));
-  const code = [
-    ...c.flatMap((local, k) => [...loadSplat(get(coefficients), 4 * k), ...set(local)]),
-    ...mul(get(count), i32(4)),
-    ...set(end),
-    ...forLoop(i, end, [
-      ...vMul(v128Load(at(grad)), get(scale)),
-      ...set(g),
-      ...vAdd(vMul(v128Load(at(m1)), get(beta1)), vMul(get(g), get(keep1))),
-      ...set(m),
-      ...vAdd(vMul(v128Load(at(m2)), get(beta2)), vMul(vMul(get(g), get(g)), get(keep2))),
-      ...set(v),
-      ...v128Store(at(outM1), get(m)),
-      ...v128Store(at(outM2), get(v)),
-      ...v128Store(
-        at(outParam),
-        vSub(
-          vMul(v128Load(at(param)), get(decay)),
-          vMul(
-            vDiv(vDiv(get(m), get(c1)), vAdd(vSqrt(vDiv(get(v), get(c2))), get(eps))),
-            get(lr),
+  return defineKernel("update", SIMD_ADAMW_SIGNATURES.update, (f, p) => {
+    const { param, grad, coefficients, count } = p;
+    const [m1, m2, outParam, outM1, outM2] = [
+      p.moment1,
+      p.moment2,
+      p.newParam,
+      p.newMoment1,
+      p.newMoment2,
+    ];
+    const c = f.locals(TYPE.v128, ADAMW_COEFFICIENTS.length);
+    const [scale, beta1, keep1, beta2, keep2, c1, c2, eps, decay, lr] = c;
+    const [g, m, v] = f.locals(TYPE.v128, 3);
+    const [i, end] = f.locals(TYPE.i32, 2);
+    const at = (base: number) => add(get(base), get(i));
+    const code = [
+      ...c.flatMap((local, k) => [...loadSplat(get(coefficients), 4 * k), ...set(local)]),
+      ...mul(get(count), i32(4)),
+      ...set(end),
+      ...forLoop(i, end, [
+        ...vMul(v128Load(at(grad)), get(scale)),
+        ...set(g),
+        ...vAdd(vMul(v128Load(at(m1)), get(beta1)), vMul(get(g), get(keep1))),
+        ...set(m),
+        ...vAdd(vMul(v128Load(at(m2)), get(beta2)), vMul(vMul(get(g), get(g)), get(keep2))),
+        ...set(v),
+        ...v128Store(at(outM1), get(m)),
+        ...v128Store(at(outM2), get(v)),
+        ...v128Store(
+          at(outParam),
+          vSub(
+            vMul(v128Load(at(param)), get(decay)),
+            vMul(
+              vDiv(vDiv(get(m), get(c1)), vAdd(vSqrt(vDiv(get(v), get(c2))), get(eps))),
+              get(lr),
+            ),
           ),
         ),
-      ),
-    ], 16),
-  ];
-  return { name: "update", params: 9, body: f.encode(code) };
+      ], 16),
+    ];
+    return code;
+  });
 }
 
 /** The module's bytes; `shared` must match the memory it will import. */
@@ -102,20 +117,7 @@ export function simdAdamWModule(shared: boolean): Uint8Array<ArrayBuffer> {
 }
 
 /** The kernel of one instance, over the memory it was made with (byte offsets). */
-export interface SimdAdamW {
-  /** One AdamW update of `count` floats (`count % 4 == 0`); see the module doc. */
-  update(
-    param: number,
-    grad: number,
-    moment1: number,
-    moment2: number,
-    newParam: number,
-    newMoment1: number,
-    newMoment2: number,
-    coefficients: number,
-    count: number,
-  ): void;
-}
+export type SimdAdamW = KernelExports<typeof SIMD_ADAMW_SIGNATURES>;
 
 /** Instantiates the kernel over `memory`. */
 export function simdAdamW(memory: WebAssembly.Memory): SimdAdamW {

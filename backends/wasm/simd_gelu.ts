@@ -18,12 +18,13 @@
  */
 import {
   add,
+  defineKernel,
   forLoop,
-  FunctionBuilder,
+  type FunctionBuilder,
   get,
   i32,
   instantiate,
-  type KernelFunction,
+  type KernelExports,
   kernelModule,
   mul,
   set,
@@ -106,35 +107,39 @@ function overLanes(
   return [...mul(get(count), i32(4)), ...set(end), ...forLoop(i, end, body(at), 16)];
 }
 
-function forwardKernel(): KernelFunction {
-  const f = new FunctionBuilder(3);
-  const [x, y, count] = [0, 1, 2];
-  const phi = new NormalCdf(f);
-  const code = overLanes(f, count, (at) => [
-    ...v128Load(at(x)),
-    ...set(phi.x),
-    ...phi.compute(),
-    ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf))),
-  ]);
-  return { name: "forward", params: 3, body: f.encode(code) };
-}
+/** The kernels' signatures (byte offsets and counts), the one declaration of each. */
+export const SIMD_GELU_SIGNATURES = {
+  /** `y = x Phi(x)` over `count` floats (`count % 4 == 0`). */
+  forward: ["x", "y", "count"],
+  /** `dx = dy (Phi(x) + x phi(x))` over `count` floats (`count % 4 == 0`). */
+  backward: ["dy", "x", "dx", "count"],
+} as const;
 
-function backwardKernel(): KernelFunction {
-  const f = new FunctionBuilder(4);
-  const [dy, x, dx, count] = [0, 1, 2, 3];
-  const phi = new NormalCdf(f);
-  const density = vMul(get(phi.gauss), vConst(1 / Math.sqrt(2 * Math.PI)));
-  const code = overLanes(f, count, (at) => [
-    ...v128Load(at(x)),
-    ...set(phi.x),
-    ...phi.compute(),
-    ...v128Store(
-      at(dx),
-      vMul(v128Load(at(dy)), vAdd(get(phi.cdf), vMul(get(phi.x), density))),
-    ),
-  ]);
-  return { name: "backward", params: 4, body: f.encode(code) };
-}
+const forwardKernel = () =>
+  defineKernel("forward", SIMD_GELU_SIGNATURES.forward, (f, { x, y, count }) => {
+    const phi = new NormalCdf(f);
+    return overLanes(f, count, (at) => [
+      ...v128Load(at(x)),
+      ...set(phi.x),
+      ...phi.compute(),
+      ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf))),
+    ]);
+  });
+
+const backwardKernel = () =>
+  defineKernel("backward", SIMD_GELU_SIGNATURES.backward, (f, { dy, x, dx, count }) => {
+    const phi = new NormalCdf(f);
+    const density = vMul(get(phi.gauss), vConst(1 / Math.sqrt(2 * Math.PI)));
+    return overLanes(f, count, (at) => [
+      ...v128Load(at(x)),
+      ...set(phi.x),
+      ...phi.compute(),
+      ...v128Store(
+        at(dx),
+        vMul(v128Load(at(dy)), vAdd(get(phi.cdf), vMul(get(phi.x), density))),
+      ),
+    ]);
+  });
 
 /** The module's bytes; `shared` must match the memory it will import. */
 export function simdGeluModule(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -142,12 +147,7 @@ export function simdGeluModule(shared: boolean): Uint8Array<ArrayBuffer> {
 }
 
 /** The kernels of one instance, over the memory it was made with (byte offsets). */
-export interface SimdGelu {
-  /** `y = x Phi(x)` over `count` floats (`count % 4 == 0`). */
-  forward(x: number, y: number, count: number): void;
-  /** `dx = dy (Phi(x) + x phi(x))` over `count` floats (`count % 4 == 0`). */
-  backward(dy: number, x: number, dx: number, count: number): void;
-}
+export type SimdGelu = KernelExports<typeof SIMD_GELU_SIGNATURES>;
 
 /**
  * Instantiates the kernels over `memory`.

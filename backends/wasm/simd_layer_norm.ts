@@ -16,11 +16,13 @@
  */
 import {
   add,
+  defineKernel,
   forLoop,
-  FunctionBuilder,
+  type FunctionBuilder,
   get,
   i32,
   instantiate,
+  type KernelExports,
   type KernelFunction,
   kernelModule,
   laneSum,
@@ -121,82 +123,101 @@ class RowStats {
   }
 }
 
+/** The kernels' signatures (byte offsets and sizes, each an i32): the one declaration of each. */
+export const SIMD_LAYER_NORM_SIGNATURES = {
+  /** `y = (x - mean) * rstd * gain + bias` over `rows` rows of `d` (`d % 4 == 0`). */
+  forward: ["x", "gain", "bias", "y", "rows", "d", "epsBits"],
+  /** `dx`, and `dgain`, `dbias` summed over rows (see the module notes). */
+  backward: ["dy", "x", "gain", "dx", "dgain", "dbias", "rows", "d", "epsBits"],
+} as const;
+
 function forwardKernel(): KernelFunction {
-  const f = new FunctionBuilder(7);
-  const [x, gain, bias, y, rows, d, epsBits] = [0, 1, 2, 3, 4, 5, 6];
-  const [r, xRow, yRow] = f.locals(TYPE.i32, 3);
-  const s = new RowStats(f);
-  const at = (base: number) => add(get(base), get(s.i));
-  const write = v128Store(
-    at(yRow),
-    vAdd(vMul(s.xhat(xRow), v128Load(at(gain))), v128Load(at(bias))),
+  return defineKernel(
+    "forward",
+    SIMD_LAYER_NORM_SIGNATURES.forward,
+    (f, { x, gain, bias, y, rows, d, epsBits }) => {
+      const [r, xRow, yRow] = f.locals(TYPE.i32, 3);
+      const s = new RowStats(f);
+      const at = (base: number) => add(get(base), get(s.i));
+      const write = v128Store(
+        at(yRow),
+        vAdd(vMul(s.xhat(xRow), v128Load(at(gain))), v128Load(at(bias))),
+      );
+      const row = [
+        ...add(get(x), mul(get(r), get(s.width))),
+        ...set(xRow),
+        ...add(get(y), mul(get(r), get(s.width))),
+        ...set(yRow),
+        ...s.of(xRow),
+        ...s.overRow(write),
+      ];
+      const code = [...s.setup(d, epsBits), ...forLoop(r, rows, row)];
+      return code;
+    },
   );
-  const row = [
-    ...add(get(x), mul(get(r), get(s.width))),
-    ...set(xRow),
-    ...add(get(y), mul(get(r), get(s.width))),
-    ...set(yRow),
-    ...s.of(xRow),
-    ...s.overRow(write),
-  ];
-  const code = [...s.setup(d, epsBits), ...forLoop(r, rows, row)];
-  return { name: "forward", params: 7, body: f.encode(code) };
 }
 
 function backwardKernel(): KernelFunction {
-  const f = new FunctionBuilder(9);
-  const [dy, x, gain, dx, dgain, dbias, rows, d, epsBits] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [r, xRow, dyRow, dxRow] = f.locals(TYPE.i32, 4);
-  const [m1, m2, xh, g, dyv] = f.locals(TYPE.v128, 5);
-  const s = new RowStats(f);
-  const at = (base: number) => add(get(base), get(s.i));
-  const mean = (acc: number) => [...laneSum(acc), ...get(s.count), OP.f32Div];
-  const sums = s.overRow([
-    ...s.xhat(xRow),
-    ...set(xh),
-    ...v128Load(at(dyRow)),
-    ...set(dyv),
-    ...vMul(get(dyv), v128Load(at(gain))),
-    ...set(g),
-    ...vAdd(get(m1), get(g)),
-    ...set(m1),
-    ...vAdd(get(m2), vMul(get(g), get(xh))),
-    ...set(m2),
-    ...v128Store(at(dgain), vAdd(v128Load(at(dgain)), vMul(get(dyv), get(xh)))),
-    ...v128Store(at(dbias), vAdd(v128Load(at(dbias)), get(dyv))),
-  ]);
-  const write = s.overRow(v128Store(
-    at(dxRow),
-    vMul(
-      get(s.rstdV),
-      vSub(
-        vSub(vMul(v128Load(at(dyRow)), v128Load(at(gain))), get(m1)),
-        vMul(s.xhat(xRow), get(m2)),
-      ),
-    ),
-  ));
-  const row = [
-    ...add(get(x), mul(get(r), get(s.width))),
-    ...set(xRow),
-    ...add(get(dy), mul(get(r), get(s.width))),
-    ...set(dyRow),
-    ...add(get(dx), mul(get(r), get(s.width))),
-    ...set(dxRow),
-    ...s.of(xRow),
-    ...v128Zero,
-    ...set(m1),
-    ...v128Zero,
-    ...set(m2),
-    ...sums,
-    ...splat(mean(m1)),
-    ...set(m1),
-    ...splat(mean(m2)),
-    ...set(m2),
-    ...write,
-  ];
-  const zero = s.overRow([...v128Store(at(dgain), v128Zero), ...v128Store(at(dbias), v128Zero)]);
-  const code = [...s.setup(d, epsBits), ...zero, ...forLoop(r, rows, row)];
-  return { name: "backward", params: 9, body: f.encode(code) };
+  return defineKernel(
+    "backward",
+    SIMD_LAYER_NORM_SIGNATURES.backward,
+    (f, { dy, x, gain, dx, dgain, dbias, rows, d, epsBits }) => {
+      const [r, xRow, dyRow, dxRow] = f.locals(TYPE.i32, 4);
+      const [m1, m2, xh, g, dyv] = f.locals(TYPE.v128, 5);
+      const s = new RowStats(f);
+      const at = (base: number) => add(get(base), get(s.i));
+      const mean = (acc: number) => [...laneSum(acc), ...get(s.count), OP.f32Div];
+      const sums = s.overRow([
+        ...s.xhat(xRow),
+        ...set(xh),
+        ...v128Load(at(dyRow)),
+        ...set(dyv),
+        ...vMul(get(dyv), v128Load(at(gain))),
+        ...set(g),
+        ...vAdd(get(m1), get(g)),
+        ...set(m1),
+        ...vAdd(get(m2), vMul(get(g), get(xh))),
+        ...set(m2),
+        ...v128Store(at(dgain), vAdd(v128Load(at(dgain)), vMul(get(dyv), get(xh)))),
+        ...v128Store(at(dbias), vAdd(v128Load(at(dbias)), get(dyv))),
+      ]);
+      const write = s.overRow(v128Store(
+        at(dxRow),
+        vMul(
+          get(s.rstdV),
+          vSub(
+            vSub(vMul(v128Load(at(dyRow)), v128Load(at(gain))), get(m1)),
+            vMul(s.xhat(xRow), get(m2)),
+          ),
+        ),
+      ));
+      const row = [
+        ...add(get(x), mul(get(r), get(s.width))),
+        ...set(xRow),
+        ...add(get(dy), mul(get(r), get(s.width))),
+        ...set(dyRow),
+        ...add(get(dx), mul(get(r), get(s.width))),
+        ...set(dxRow),
+        ...s.of(xRow),
+        ...v128Zero,
+        ...set(m1),
+        ...v128Zero,
+        ...set(m2),
+        ...sums,
+        ...splat(mean(m1)),
+        ...set(m1),
+        ...splat(mean(m2)),
+        ...set(m2),
+        ...write,
+      ];
+      const zero = s.overRow([
+        ...v128Store(at(dgain), v128Zero),
+        ...v128Store(at(dbias), v128Zero),
+      ]);
+      const code = [...s.setup(d, epsBits), ...zero, ...forLoop(r, rows, row)];
+      return code;
+    },
+  );
 }
 
 /** The module's bytes; `shared` must match the memory it will import. */
@@ -205,30 +226,7 @@ export function simdLayerNormModule(shared: boolean): Uint8Array<ArrayBuffer> {
 }
 
 /** The kernels of one instance, over the memory it was made with (byte offsets). */
-export interface SimdLayerNorm {
-  /** `y = (x - mean) * rstd * gain + bias` over `rows` rows of `d` (`d % 4 == 0`). */
-  forward(
-    x: number,
-    gain: number,
-    bias: number,
-    y: number,
-    rows: number,
-    d: number,
-    epsBits: number,
-  ): void;
-  /** `dx`, and `dgain`, `dbias` summed over rows (see the module notes). */
-  backward(
-    dy: number,
-    x: number,
-    gain: number,
-    dx: number,
-    dgain: number,
-    dbias: number,
-    rows: number,
-    d: number,
-    epsBits: number,
-  ): void;
-}
+export type SimdLayerNorm = KernelExports<typeof SIMD_LAYER_NORM_SIGNATURES>;
 
 /** `eps` as the bits of a float32, the kernels' `epsBits`. */
 export function float32Bits(eps: number): number {

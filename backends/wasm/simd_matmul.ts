@@ -30,17 +30,18 @@ import {
   accumulate,
   add,
   below,
+  defineKernel,
   f32Load,
   f32MulAdd,
   f32Store,
   f32Zero,
   forLoop,
-  FunctionBuilder,
   get,
   hasRelaxedSimd,
   i32,
   inc,
   instantiate,
+  type KernelExports,
   type KernelFunction,
   kernelModule,
   laneSum,
@@ -58,126 +59,160 @@ import {
 } from "./asm.ts";
 
 /** `bmm`: batched products, `A` strided within each matrix (see the module notes). */
-function batchedKernel(fused: boolean): KernelFunction {
-  const f = new FunctionBuilder(9);
-  const [a, b, c, batch, m, k, n, aStride, aKStride] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [g, i, j, p, pa, pb, aRow, cRow, bMat, rowA, rowB] = f.locals(TYPE.i32, 11);
-  const acc = f.locals(TYPE.v128, 4);
-  const aik = f.local(TYPE.v128); // A[i, p] in all four lanes
-  const sum = f.local(TYPE.f32);
-  const fits = (width: number) => [...get(n), ...add(get(j), i32(width)), OP.i32GeU]; // n >= j + width
-  const startRow = [...get(aRow), ...set(pa), ...add(get(bMat), mul(get(j), i32(4))), ...set(pb)];
-  const nextK = [...inc(pa, get(aKStride)), ...inc(pb, get(rowB)), ...inc(p, i32(1))];
+/** The kernels' signatures (byte offsets and sizes, each an i32): the one declaration of each. */
+export const SIMD_MATMUL_SIGNATURES = {
+  /**
+   * `C[g] = A[g] B[g]` for `g < batch`, with `B` `[batch, k, n]` and `C`
+   * `[batch, m, n]` at byte offsets `b`, `c`; `A[g]` is `m k` floats from
+   * byte `a + 4 g m k`, its `[i, p]` at byte `aStride i + aKStride p` in it
+   * (`4 k, 4` row-major; `4, 4 m` transposed).
+   */
+  bmm: ["a", "b", "c", "batch", "m", "k", "n", "aStride", "aKStride"],
+  /**
+   * `C[g] = A[g] B[g]^T` for `g < batch`, with `A` `[batch, m, k]`, `B`
+   * `[batch, n, k]` and `C` `[batch, m, n]` row-major at byte offsets `a`,
+   * `b`, `c`.
+   */
+  bmmT: ["a", "b", "c", "batch", "m", "k", "n"],
+  /**
+   * `C = A B` for `n % 8 == 0`, with `A[i, p]` at byte `a + i * aRow + p * aK`,
+   * `B` `[k, n]` and `C` `[m, n]` row-major, in blocks of `block` rows of
+   * `A` (best a multiple of 6; {@linkcode rowBlock}), each packed to
+   * `scratch`, which must hold {@linkcode gemmScratchBytes}`(k, block)` bytes
+   * that nothing else uses during the call.
+   */
+  gemm: ["a", "b", "c", "m", "k", "n", "aRow", "aK", "block", "scratch"],
+} as const;
 
-  // `lanes` 4-lane accumulators: columns j .. j + 4 lanes - 1 of row i.
-  const vectorColumns = (lanes: number) => {
-    const step = [...loadSplat(get(pa)), ...set(aik)];
-    for (let l = 0; l < lanes; l++) {
-      step.push(...accumulate(acc[l], get(aik), v128Load(get(pb), 16 * l), fused));
-    }
-    const body = [...startRow, ...i32(0), ...set(p)];
-    for (let l = 0; l < lanes; l++) body.push(...v128Zero, ...set(acc[l]));
-    body.push(...whileLoop(below(p, k), [...step, ...nextK]));
-    const out = add(get(cRow), mul(get(j), i32(4)));
-    for (let l = 0; l < lanes; l++) body.push(...v128Store(out, get(acc[l]), 16 * l));
-    return whileLoop(fits(4 * lanes), [...body, ...inc(j, i32(4 * lanes))]);
-  };
-  const scalarColumns = whileLoop(fits(1), [
-    ...startRow,
-    ...i32(0),
-    ...set(p),
-    ...f32Zero,
-    ...set(sum),
-    ...whileLoop(below(p, k), [
-      ...f32MulAdd(f32Load(get(pa)), f32Load(get(pb)), get(sum)),
-      ...set(sum),
-      ...nextK,
-    ]),
-    ...f32Store(add(get(cRow), mul(get(j), i32(4))), get(sum)),
-    ...inc(j, i32(1)),
-  ]);
-  const row = [
-    // A[g] starts m k floats after A[g - 1]; its row i is aStride bytes after row i - 1.
-    ...add(add(get(a), mul(mul(get(g), get(m)), get(rowA))), mul(get(i), get(aStride))),
-    ...set(aRow),
-    ...add(get(c), mul(add(mul(get(g), get(m)), get(i)), get(rowB))),
-    ...set(cRow),
-    ...i32(0),
-    ...set(j),
-    ...vectorColumns(4),
-    ...vectorColumns(1),
-    ...scalarColumns,
-  ];
-  const matrix = [
-    ...add(get(b), mul(mul(get(g), get(k)), get(rowB))),
-    ...set(bMat),
-    ...forLoop(i, m, row),
-  ];
-  const code = [
-    ...mul(get(k), i32(4)),
-    ...set(rowA),
-    ...mul(get(n), i32(4)),
-    ...set(rowB), // also C's row stride: both have n columns
-    ...forLoop(g, batch, matrix),
-  ];
-  return { name: "bmm", params: 9, body: f.encode(code) };
+function batchedKernel(fused: boolean): KernelFunction {
+  return defineKernel(
+    "bmm",
+    SIMD_MATMUL_SIGNATURES.bmm,
+    (f, { a, b, c, batch, m, k, n, aStride, aKStride }) => {
+      const [g, i, j, p, pa, pb, aRow, cRow, bMat, rowA, rowB] = f.locals(TYPE.i32, 11);
+      const acc = f.locals(TYPE.v128, 4);
+      const aik = f.local(TYPE.v128); // A[i, p] in all four lanes
+      const sum = f.local(TYPE.f32);
+      const fits = (width: number) => [...get(n), ...add(get(j), i32(width)), OP.i32GeU]; // n >= j + width
+      const startRow = [
+        ...get(aRow),
+        ...set(pa),
+        ...add(get(bMat), mul(get(j), i32(4))),
+        ...set(pb),
+      ];
+      const nextK = [...inc(pa, get(aKStride)), ...inc(pb, get(rowB)), ...inc(p, i32(1))];
+
+      // `lanes` 4-lane accumulators: columns j .. j + 4 lanes - 1 of row i.
+      const vectorColumns = (lanes: number) => {
+        const step = [...loadSplat(get(pa)), ...set(aik)];
+        for (let l = 0; l < lanes; l++) {
+          step.push(...accumulate(acc[l], get(aik), v128Load(get(pb), 16 * l), fused));
+        }
+        const body = [...startRow, ...i32(0), ...set(p)];
+        for (let l = 0; l < lanes; l++) body.push(...v128Zero, ...set(acc[l]));
+        body.push(...whileLoop(below(p, k), [...step, ...nextK]));
+        const out = add(get(cRow), mul(get(j), i32(4)));
+        for (let l = 0; l < lanes; l++) body.push(...v128Store(out, get(acc[l]), 16 * l));
+        return whileLoop(fits(4 * lanes), [...body, ...inc(j, i32(4 * lanes))]);
+      };
+      const scalarColumns = whileLoop(fits(1), [
+        ...startRow,
+        ...i32(0),
+        ...set(p),
+        ...f32Zero,
+        ...set(sum),
+        ...whileLoop(below(p, k), [
+          ...f32MulAdd(f32Load(get(pa)), f32Load(get(pb)), get(sum)),
+          ...set(sum),
+          ...nextK,
+        ]),
+        ...f32Store(add(get(cRow), mul(get(j), i32(4))), get(sum)),
+        ...inc(j, i32(1)),
+      ]);
+      const row = [
+        // A[g] starts m k floats after A[g - 1]; its row i is aStride bytes after row i - 1.
+        ...add(add(get(a), mul(mul(get(g), get(m)), get(rowA))), mul(get(i), get(aStride))),
+        ...set(aRow),
+        ...add(get(c), mul(add(mul(get(g), get(m)), get(i)), get(rowB))),
+        ...set(cRow),
+        ...i32(0),
+        ...set(j),
+        ...vectorColumns(4),
+        ...vectorColumns(1),
+        ...scalarColumns,
+      ];
+      const matrix = [
+        ...add(get(b), mul(mul(get(g), get(k)), get(rowB))),
+        ...set(bMat),
+        ...forLoop(i, m, row),
+      ];
+      const code = [
+        ...mul(get(k), i32(4)),
+        ...set(rowA),
+        ...mul(get(n), i32(4)),
+        ...set(rowB), // also C's row stride: both have n columns
+        ...forLoop(g, batch, matrix),
+      ];
+      return code;
+    },
+  );
 }
 
 /** `bmmT`: batched products with `B` transposed, as dot products of rows (see the module notes). */
 function batchedTransposedKernel(fused: boolean): KernelFunction {
-  const f = new FunctionBuilder(7);
-  const [a, b, c, batch, m, k, n] = [0, 1, 2, 3, 4, 5, 6];
-  const [g, i, j, p, pa, pb, aRow, bRow, out, bytes, vecBytes] = f.locals(TYPE.i32, 11);
-  const acc = f.local(TYPE.v128);
-  const sum = f.local(TYPE.f32);
-  const dot = [
-    ...get(aRow),
-    ...set(pa),
-    ...get(bRow),
-    ...set(pb),
-    ...v128Zero,
-    ...set(acc),
-    ...i32(0),
-    ...set(p),
-    // four lanes at a time while 4 floats remain, then one at a time
-    ...whileLoop(below(p, vecBytes), [
-      ...accumulate(acc, v128Load(add(get(pa), get(p))), v128Load(add(get(pb), get(p))), fused),
-      ...inc(p, i32(16)),
-    ]),
-    ...laneSum(acc),
-    ...set(sum),
-    ...whileLoop(below(p, bytes), [
-      ...f32MulAdd(f32Load(add(get(pa), get(p))), f32Load(add(get(pb), get(p))), get(sum)),
+  return defineKernel("bmmT", SIMD_MATMUL_SIGNATURES.bmmT, (f, { a, b, c, batch, m, k, n }) => {
+    const [g, i, j, p, pa, pb, aRow, bRow, out, bytes, vecBytes] = f.locals(TYPE.i32, 11);
+    const acc = f.local(TYPE.v128);
+    const sum = f.local(TYPE.f32);
+    const dot = [
+      ...get(aRow),
+      ...set(pa),
+      ...get(bRow),
+      ...set(pb),
+      ...v128Zero,
+      ...set(acc),
+      ...i32(0),
+      ...set(p),
+      // four lanes at a time while 4 floats remain, then one at a time
+      ...whileLoop(below(p, vecBytes), [
+        ...accumulate(acc, v128Load(add(get(pa), get(p))), v128Load(add(get(pb), get(p))), fused),
+        ...inc(p, i32(16)),
+      ]),
+      ...laneSum(acc),
       ...set(sum),
-      ...inc(p, i32(4)),
-    ]),
-    ...f32Store(get(out), get(sum)),
-    ...inc(out, i32(4)),
-    ...inc(bRow, get(bytes)),
-  ];
-  const row = [
-    ...add(get(b), mul(mul(get(g), get(n)), get(bytes))),
-    ...set(bRow),
-    ...forLoop(j, n, dot),
-    ...inc(aRow, get(bytes)),
-  ];
-  const matrix = [
-    ...add(get(a), mul(mul(get(g), get(m)), get(bytes))),
-    ...set(aRow),
-    ...forLoop(i, m, row),
-  ];
-  const code = [
-    ...mul(get(k), i32(4)),
-    ...set(bytes), // a row of A or of B
-    ...mul(get(k), i32(4)),
-    ...i32(-16),
-    OP.i32And,
-    ...set(vecBytes), // the part of a row in whole 4-lane chunks
-    ...get(c),
-    ...set(out),
-    ...forLoop(g, batch, matrix),
-  ];
-  return { name: "bmmT", params: 7, body: f.encode(code) };
+      ...whileLoop(below(p, bytes), [
+        ...f32MulAdd(f32Load(add(get(pa), get(p))), f32Load(add(get(pb), get(p))), get(sum)),
+        ...set(sum),
+        ...inc(p, i32(4)),
+      ]),
+      ...f32Store(get(out), get(sum)),
+      ...inc(out, i32(4)),
+      ...inc(bRow, get(bytes)),
+    ];
+    const row = [
+      ...add(get(b), mul(mul(get(g), get(n)), get(bytes))),
+      ...set(bRow),
+      ...forLoop(j, n, dot),
+      ...inc(aRow, get(bytes)),
+    ];
+    const matrix = [
+      ...add(get(a), mul(mul(get(g), get(m)), get(bytes))),
+      ...set(aRow),
+      ...forLoop(i, m, row),
+    ];
+    const code = [
+      ...mul(get(k), i32(4)),
+      ...set(bytes), // a row of A or of B
+      ...mul(get(k), i32(4)),
+      ...i32(-16),
+      OP.i32And,
+      ...set(vecBytes), // the part of a row in whole 4-lane chunks
+      ...get(c),
+      ...set(out),
+      ...forLoop(g, batch, matrix),
+    ];
+    return code;
+  });
 }
 
 /** Rows and columns of `gemm`'s register tile, and its unrolling over `k`. */
@@ -192,113 +227,117 @@ const TILE_ROWS = 6, TILE_VECTORS = 2, UNROLL = 2;
  */
 function tiledKernel(fused: boolean): KernelFunction {
   const R = TILE_ROWS, V = TILE_VECTORS;
-  const f = new FunctionBuilder(10);
-  const [a, b, c, m, k, n, aRow, aK, block, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [i, j, p, pa, pb, rowB, out, first, last] = f.locals(TYPE.i32, 9);
-  const [src, dst, tileBytes, unrolledBytes, unrolledEnd, tileEnd] = f.locals(TYPE.i32, 6);
-  const acc = f.locals(TYPE.v128, R * V); // acc[V r + v]: row i + r, columns j + 4v .. j + 4v + 3
-  const bv = f.locals(TYPE.v128, V);
-  const aik = f.local(TYPE.v128);
+  return defineKernel(
+    "gemm",
+    SIMD_MATMUL_SIGNATURES.gemm,
+    (f, { a, b, c, m, k, n, aRow, aK, block, scratch }) => {
+      const [i, j, p, pa, pb, rowB, out, first, last] = f.locals(TYPE.i32, 9);
+      const [src, dst, tileBytes, unrolledBytes, unrolledEnd, tileEnd] = f.locals(TYPE.i32, 6);
+      const acc = f.locals(TYPE.v128, R * V); // acc[V r + v]: row i + r, columns j + 4v .. j + 4v + 3
+      const bv = f.locals(TYPE.v128, V);
+      const aik = f.local(TYPE.v128);
 
-  // Rows [first, last) of A to scratch, tile by tile (tileBytes each), a
-  // tile's A[i + r, p] at float p R + r. Rows past `last` repeat row
-  // last - 1: the tile stays whole and their outputs are not stored.
-  const packRows: number[] = [];
-  for (let r = 0; r < R; r++) {
-    const row = minU(add(get(i), i32(r)), add(get(last), i32(-1)));
-    packRows.push(
-      ...add(get(a), mul(row, get(aRow))),
-      ...set(src),
-      ...add(get(dst), i32(4 * r)),
-      ...set(out),
-      ...forLoop(p, k, [
-        ...f32Store(get(out), f32Load(get(src))),
-        ...inc(src, get(aK)),
-        ...inc(out, i32(4 * R)),
-      ]),
-    );
-  }
-  const pack = [
-    ...get(first),
-    ...set(i),
-    ...get(scratch),
-    ...set(dst),
-    ...whileLoop(below(i, last), [...packRows, ...inc(dst, get(tileBytes)), ...inc(i, i32(R))]),
-  ];
-
-  // One step over k: a row of the B panel, six of A's values, twelve products.
-  const kStep = (u: number) => {
-    const step: number[] = [];
-    for (let v = 0; v < V; v++) step.push(...v128Load(get(pb), 16 * v), ...set(bv[v]));
-    for (let r = 0; r < R; r++) {
-      step.push(...loadSplat(get(pa), 4 * (u * R + r)), ...set(aik));
-      for (let v = 0; v < V; v++) {
-        step.push(...accumulate(acc[V * r + v], get(aik), get(bv[v]), fused));
+      // Rows [first, last) of A to scratch, tile by tile (tileBytes each), a
+      // tile's A[i + r, p] at float p R + r. Rows past `last` repeat row
+      // last - 1: the tile stays whole and their outputs are not stored.
+      const packRows: number[] = [];
+      for (let r = 0; r < R; r++) {
+        const row = minU(add(get(i), i32(r)), add(get(last), i32(-1)));
+        packRows.push(
+          ...add(get(a), mul(row, get(aRow))),
+          ...set(src),
+          ...add(get(dst), i32(4 * r)),
+          ...set(out),
+          ...forLoop(p, k, [
+            ...f32Store(get(out), f32Load(get(src))),
+            ...inc(src, get(aK)),
+            ...inc(out, i32(4 * R)),
+          ]),
+        );
       }
-    }
-    return [...step, ...inc(pb, get(rowB))];
-  };
-  const unrolled: number[] = [];
-  for (let u = 0; u < UNROLL; u++) unrolled.push(...kStep(u));
-  const tile: number[] = [];
-  for (const x of acc) tile.push(...v128Zero, ...set(x));
-  tile.push(
-    ...add(get(b), mul(get(j), i32(4))),
-    ...set(pb),
-    ...add(get(pa), get(unrolledBytes)),
-    ...set(unrolledEnd),
-    ...add(get(pa), get(tileBytes)),
-    ...set(tileEnd),
-    ...whileLoop(below(pa, unrolledEnd), [...unrolled, ...inc(pa, i32(4 * R * UNROLL))]),
-    ...whileLoop(below(pa, tileEnd), [...kStep(0), ...inc(pa, i32(4 * R))]),
+      const pack = [
+        ...get(first),
+        ...set(i),
+        ...get(scratch),
+        ...set(dst),
+        ...whileLoop(below(i, last), [...packRows, ...inc(dst, get(tileBytes)), ...inc(i, i32(R))]),
+      ];
+
+      // One step over k: a row of the B panel, six of A's values, twelve products.
+      const kStep = (u: number) => {
+        const step: number[] = [];
+        for (let v = 0; v < V; v++) step.push(...v128Load(get(pb), 16 * v), ...set(bv[v]));
+        for (let r = 0; r < R; r++) {
+          step.push(...loadSplat(get(pa), 4 * (u * R + r)), ...set(aik));
+          for (let v = 0; v < V; v++) {
+            step.push(...accumulate(acc[V * r + v], get(aik), get(bv[v]), fused));
+          }
+        }
+        return [...step, ...inc(pb, get(rowB))];
+      };
+      const unrolled: number[] = [];
+      for (let u = 0; u < UNROLL; u++) unrolled.push(...kStep(u));
+      const tile: number[] = [];
+      for (const x of acc) tile.push(...v128Zero, ...set(x));
+      tile.push(
+        ...add(get(b), mul(get(j), i32(4))),
+        ...set(pb),
+        ...add(get(pa), get(unrolledBytes)),
+        ...set(unrolledEnd),
+        ...add(get(pa), get(tileBytes)),
+        ...set(tileEnd),
+        ...whileLoop(below(pa, unrolledEnd), [...unrolled, ...inc(pa, i32(4 * R * UNROLL))]),
+        ...whileLoop(below(pa, tileEnd), [...kStep(0), ...inc(pa, i32(4 * R))]),
+      );
+      for (let r = 0; r < R; r++) {
+        const store = [
+          ...add(get(c), add(mul(add(get(i), i32(r)), get(rowB)), mul(get(j), i32(4)))),
+          ...set(out),
+        ];
+        for (let v = 0; v < V; v++) store.push(...v128Store(get(out), get(acc[V * r + v]), 16 * v));
+        tile.push(
+          ...(r === 0 ? store : when([...add(get(i), i32(r)), ...get(last), OP.i32LtU], store)),
+        );
+      }
+      tile.push(...inc(i, i32(R)));
+      // Within a block, column panels of B (k x 8) outside the row tiles: the
+      // panel stays in L1 while the packed block (about 64 KiB) streams from L2.
+      const panel = [
+        ...get(first),
+        ...set(i),
+        ...get(scratch),
+        ...set(pa),
+        ...whileLoop(below(i, last), tile),
+        ...inc(j, i32(4 * V)),
+      ];
+      const rowBlock = [
+        ...minU(add(get(first), get(block)), get(m)),
+        ...set(last),
+        ...pack,
+        ...i32(0),
+        ...set(j),
+        ...whileLoop(below(j, n), panel),
+        ...get(last),
+        ...set(first),
+      ];
+      const code = [
+        ...mul(get(n), i32(4)),
+        ...set(rowB), // also C's row stride
+        ...mul(get(k), i32(4 * R)),
+        ...set(tileBytes),
+        ...get(k),
+        ...i32(-UNROLL),
+        OP.i32And,
+        ...i32(4 * R),
+        OP.i32Mul,
+        ...set(unrolledBytes), // the part of a tile the unrolled loop covers
+        ...i32(0),
+        ...set(first),
+        ...whileLoop(below(first, m), rowBlock),
+      ];
+      return code;
+    },
   );
-  for (let r = 0; r < R; r++) {
-    const store = [
-      ...add(get(c), add(mul(add(get(i), i32(r)), get(rowB)), mul(get(j), i32(4)))),
-      ...set(out),
-    ];
-    for (let v = 0; v < V; v++) store.push(...v128Store(get(out), get(acc[V * r + v]), 16 * v));
-    tile.push(
-      ...(r === 0 ? store : when([...add(get(i), i32(r)), ...get(last), OP.i32LtU], store)),
-    );
-  }
-  tile.push(...inc(i, i32(R)));
-  // Within a block, column panels of B (k x 8) outside the row tiles: the
-  // panel stays in L1 while the packed block (about 64 KiB) streams from L2.
-  const panel = [
-    ...get(first),
-    ...set(i),
-    ...get(scratch),
-    ...set(pa),
-    ...whileLoop(below(i, last), tile),
-    ...inc(j, i32(4 * V)),
-  ];
-  const rowBlock = [
-    ...minU(add(get(first), get(block)), get(m)),
-    ...set(last),
-    ...pack,
-    ...i32(0),
-    ...set(j),
-    ...whileLoop(below(j, n), panel),
-    ...get(last),
-    ...set(first),
-  ];
-  const code = [
-    ...mul(get(n), i32(4)),
-    ...set(rowB), // also C's row stride
-    ...mul(get(k), i32(4 * R)),
-    ...set(tileBytes),
-    ...get(k),
-    ...i32(-UNROLL),
-    OP.i32And,
-    ...i32(4 * R),
-    OP.i32Mul,
-    ...set(unrolledBytes), // the part of a tile the unrolled loop covers
-    ...i32(0),
-    ...set(first),
-    ...whileLoop(below(first, m), rowBlock),
-  ];
-  return { name: "gemm", params: 10, body: f.encode(code) };
 }
 
 /**
@@ -337,50 +376,7 @@ export function compileSimdMatMul(shared: boolean): WebAssembly.Module {
 }
 
 /** The kernels of one instance, over the memory it was made with. */
-export interface SimdMatMul {
-  /**
-   * `C[g] = A[g] B[g]` for `g < batch`, with `B` `[batch, k, n]` and `C`
-   * `[batch, m, n]` at byte offsets `b`, `c`; `A[g]` is `m k` floats from
-   * byte `a + 4 g m k`, its `[i, p]` at byte `aStride i + aKStride p` in it
-   * (`4 k, 4` row-major; `4, 4 m` transposed).
-   */
-  bmm(
-    a: number,
-    b: number,
-    c: number,
-    batch: number,
-    m: number,
-    k: number,
-    n: number,
-    aStride: number,
-    aKStride: number,
-  ): void;
-  /**
-   * `C[g] = A[g] B[g]^T` for `g < batch`, with `A` `[batch, m, k]`, `B`
-   * `[batch, n, k]` and `C` `[batch, m, n]` row-major at byte offsets `a`,
-   * `b`, `c`.
-   */
-  bmmT(a: number, b: number, c: number, batch: number, m: number, k: number, n: number): void;
-  /**
-   * `C = A B` for `n % 8 == 0`, with `A[i, p]` at byte `a + i * aRow + p * aK`,
-   * `B` `[k, n]` and `C` `[m, n]` row-major, in blocks of `block` rows of
-   * `A` (best a multiple of 6; {@linkcode rowBlock}), each packed to
-   * `scratch`, which must hold {@linkcode gemmScratchBytes}`(k, block)` bytes
-   * that nothing else uses during the call.
-   */
-  gemm(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    n: number,
-    aRow: number,
-    aK: number,
-    block: number,
-    scratch: number,
-  ): void;
-}
+export type SimdMatMul = KernelExports<typeof SIMD_MATMUL_SIGNATURES>;
 
 /**
  * Instantiates the kernels over `memory` (tfjs-wasm's heap, or any other).
