@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type KernelImpl, registerOpKernels } from "./kernels.ts";
 
 /** The kernel's name: inputs `param`, `grad`, `moment1`, `moment2`, `gradScale`; outputs the new three. */
 export const ADAMW = "StarsAdamW";
@@ -91,6 +92,11 @@ export function adamwFactors(scale: number, c: AdamWCoefficients): Float32Array 
     c.decay,
     c.lr,
   ]);
+}
+
+/** Registers a backend's AdamW kernel (idempotent; optimisers need no gradient). */
+export function registerAdamWKernel(backend: string, update: KernelImpl): void {
+  registerOpKernels(backend, { [ADAMW]: update });
 }
 
 /** Whether the fused update has a kernel on the active backend. */

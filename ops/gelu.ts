@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type KernelImpl, registerOpKernels } from "./kernels.ts";
 
 /** The forward kernel's name: input `x`, output `x Phi(x)`. */
 export const GELU = "StarsGelu";
@@ -52,6 +53,15 @@ export function registerGeluGradients(): void {
     }),
   });
   gradientsRegistered = true;
+}
+
+/** Registers a backend's GELU kernels and the op's gradients (idempotent). */
+export function registerGeluKernels(
+  backend: string,
+  kernels: { forward: KernelImpl; backward: KernelImpl },
+): void {
+  registerOpKernels(backend, { [FORWARD]: kernels.forward, [BACKWARD]: kernels.backward });
+  registerGeluGradients();
 }
 
 /** Whether the fused GELU has kernels on the active backend. */

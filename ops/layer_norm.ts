@@ -17,6 +17,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type KernelImpl, registerOpKernels } from "./kernels.ts";
 
 /** The forward kernel's name: inputs `x`, `gain`, `bias`; attribute `eps`; output `y`. */
 export const LAYER_NORM = "StarsLayerNorm";
@@ -97,6 +98,15 @@ export function registerLayerNormGradients(): void {
     },
   });
   gradientsRegistered = true;
+}
+
+/** Registers a backend's LayerNorm kernels and the op's gradients (idempotent). */
+export function registerLayerNormKernels(
+  backend: string,
+  kernels: { forward: KernelImpl; backward: KernelImpl },
+): void {
+  registerOpKernels(backend, { [FORWARD]: kernels.forward, [BACKWARD]: kernels.backward });
+  registerLayerNormGradients();
 }
 
 /** Whether the fused LayerNorm has kernels on the active backend. */

@@ -31,6 +31,7 @@ export {
   LAYER_NORM_GRAD,
   layerNorm,
   layerNormReference,
+  registerLayerNormKernels,
 } from "./layer_norm.ts";
 export {
   ADAMW,
@@ -40,4 +41,5 @@ export {
   adamwUpdate,
   fusedAdamW,
   fusedAdamWReady,
+  registerAdamWKernel,
 } from "./adamw.ts";

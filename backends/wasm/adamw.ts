@@ -6,7 +6,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAMW, adamwArrays, type AdamWCoefficients, adamwFactors } from "../../ops/adamw.ts";
+import {
+  adamwArrays,
+  type AdamWCoefficients,
+  adamwFactors,
+  registerAdamWKernel,
+} from "../../ops/adamw.ts";
 import { ADAMW_COEFFICIENTS, simdAdamW } from "./simd_adamw.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
 
@@ -45,11 +50,7 @@ function adamwKernel({ inputs, attrs, backend }: Parameters<tf.KernelFunc>[0]): 
   return outputs;
 }
 
-let registered = false;
-
 /** Registers the fused AdamW's wasm kernel (idempotent). `useFastWasmKernels` calls it. */
 export function registerWasmAdamW(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: ADAMW, backendName: "wasm", kernelFunc: adamwKernel });
-  registered = true;
+  registerAdamWKernel("wasm", adamwKernel);
 }

@@ -6,13 +6,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { GELU, GELU_GRAD, registerGeluGradients } from "../../ops/gelu.ts";
+import { registerGeluKernels } from "../../ops/gelu.ts";
 import { simdGelu } from "./simd_gelu.ts";
 import { ERF_A, ERF_P } from "../../ops/erf.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
 
-const FORWARD = GELU;
-const BACKWARD = GELU_GRAD;
 const simdOf = perHeap(simdGelu);
 
 /** Abramowitz and Stegun 7.1.26: `1 - erf(|z|)`, absolute error below 1.5e-7. */
@@ -65,16 +63,10 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   return out;
 }
 
-let registered = false;
-
 /**
  * Registers the fused GELU's wasm kernels and the op's gradients
  * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
  */
 export function registerWasmGelu(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: FORWARD, backendName: "wasm", kernelFunc: forwardKernel });
-  tf.registerKernel({ kernelName: BACKWARD, backendName: "wasm", kernelFunc: backwardKernel });
-  registerGeluGradients();
-  registered = true;
+  registerGeluKernels("wasm", { forward: forwardKernel, backward: backwardKernel });
 }

@@ -6,12 +6,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "../../ops/layer_norm.ts";
+import { registerLayerNormKernels } from "../../ops/layer_norm.ts";
 import { float32Bits, simdLayerNorm } from "./simd_layer_norm.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
-
-const FORWARD = LAYER_NORM;
-const BACKWARD = LAYER_NORM_GRAD;
 
 const simdOf = perHeap(simdLayerNorm);
 
@@ -101,20 +98,10 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   return outs;
 }
 
-let registered = false;
-
 /**
  * Registers the fused LayerNorm's wasm kernels and the op's gradients
  * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
  */
 export function registerWasmLayerNorm(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: FORWARD, backendName: "wasm", kernelFunc: forwardKernel });
-  tf.registerKernel({
-    kernelName: BACKWARD,
-    backendName: "wasm",
-    kernelFunc: backwardKernel as unknown as tf.KernelFunc,
-  });
-  registerLayerNormGradients();
-  registered = true;
+  registerLayerNormKernels("wasm", { forward: forwardKernel, backward: backwardKernel });
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { ADAMW, type AdamWCoefficients } from "../../ops/adamw.ts";
+import { type AdamWCoefficients, registerAdamWKernel } from "../../ops/adamw.ts";
 import { type WebGPUBackend, withShape } from "./program.ts";
 
 const WORKGROUP = 128;
@@ -60,11 +60,7 @@ function adamwKernel({ inputs, attrs, backend }: Parameters<tf.KernelFunc>[0]): 
   ];
 }
 
-let registered = false;
-
 /** Registers the fused AdamW's WebGPU kernel (idempotent). `useBackend("webgpu")` calls it. */
 export function registerWebgpuAdamW(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: ADAMW, backendName: "webgpu", kernelFunc: adamwKernel });
-  registered = true;
+  registerAdamWKernel("webgpu", adamwKernel);
 }

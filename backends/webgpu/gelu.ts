@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { type WebGPUBackend, withShape } from "./program.ts";
-import { GELU, GELU_GRAD, registerGeluGradients } from "../../ops/gelu.ts";
+import { registerGeluKernels } from "../../ops/gelu.ts";
 import { ERF_P, erfPolySource } from "../../ops/erf.ts";
 
 const WORKGROUP = 128;
@@ -68,16 +68,10 @@ function backwardKernel({ inputs, backend }: Args): tf.TensorInfo {
   return withShape(dx, x.shape);
 }
 
-let registered = false;
-
 /**
  * Registers the fused GELU's WebGPU kernels and the op's gradients
  * (idempotent). `useBackend("webgpu")` calls it.
  */
 export function registerWebgpuGelu(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: GELU, backendName: "webgpu", kernelFunc: forwardKernel });
-  tf.registerKernel({ kernelName: GELU_GRAD, backendName: "webgpu", kernelFunc: backwardKernel });
-  registerGeluGradients();
-  registered = true;
+  registerGeluKernels("webgpu", { forward: forwardKernel, backward: backwardKernel });
 }

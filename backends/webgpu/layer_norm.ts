@@ -16,7 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { type WebGPUBackend, withShape } from "./program.ts";
-import { LAYER_NORM, LAYER_NORM_GRAD, registerLayerNormGradients } from "../../ops/layer_norm.ts";
+import { registerLayerNormKernels } from "../../ops/layer_norm.ts";
 
 const WORKGROUP = 64;
 
@@ -217,20 +217,10 @@ function backwardKernel({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   return [withShape(dx, x.shape), dgain, dbias];
 }
 
-let registered = false;
-
 /**
  * Registers the fused LayerNorm's WebGPU kernels and the op's gradients
  * (idempotent). `useBackend("webgpu")` calls it.
  */
 export function registerWebgpuLayerNorm(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: LAYER_NORM, backendName: "webgpu", kernelFunc: forwardKernel });
-  tf.registerKernel({
-    kernelName: LAYER_NORM_GRAD,
-    backendName: "webgpu",
-    kernelFunc: backwardKernel as unknown as tf.KernelFunc,
-  });
-  registerLayerNormGradients();
-  registered = true;
+  registerLayerNormKernels("webgpu", { forward: forwardKernel, backward: backwardKernel });
 }
