@@ -7,13 +7,12 @@
  */
 import {
   accumulate,
+  defineKernel,
   forLoop,
-  FunctionBuilder,
   get,
   i32,
   kernelModule,
   set,
-  TYPE,
   v128Store,
   v128Zero,
   vConst,
@@ -23,20 +22,22 @@ const ACCUMULATORS = 12, UNROLL = 4;
 
 /** `peak(iterations)`: `iterations * UNROLL * ACCUMULATORS` 4-lane multiply-adds. */
 function peakModule(fused: boolean): Uint8Array<ArrayBuffer> {
-  const f = new FunctionBuilder(1);
-  const [it] = f.locals(TYPE.i32, 1);
-  const acc = f.locals(TYPE.v128, ACCUMULATORS);
-  const [x, y] = f.locals(TYPE.v128, 2);
-  const code = [...vConst(1.0001), ...set(x), ...vConst(0.9999), ...set(y)];
-  for (const a of acc) code.push(...v128Zero, ...set(a));
-  const body: number[] = [];
-  for (let u = 0; u < UNROLL; u++) {
-    for (const a of acc) body.push(...accumulate(a, get(x), get(y), fused));
-  }
-  code.push(...forLoop(it, 0, body));
-  // Store the sums so the loop is not dead code.
-  acc.forEach((a, q) => code.push(...v128Store(i32(16 * q), get(a))));
-  return kernelModule([{ name: "peak", params: 1, body: f.encode(code) }], false);
+  const peak = defineKernel("peak", ["iterations"] as const, (f, { iterations }) => {
+    const [it] = f.locals("i32", 1);
+    const acc = f.locals("v128", ACCUMULATORS);
+    const [x, y] = f.locals("v128", 2);
+    const code = [...vConst(1.0001), ...set(x), ...vConst(0.9999), ...set(y)];
+    for (const a of acc) code.push(...v128Zero, ...set(a));
+    const body: number[] = [];
+    for (let u = 0; u < UNROLL; u++) {
+      for (const a of acc) body.push(...accumulate(a, get(x), get(y), fused));
+    }
+    code.push(...forLoop(it, iterations, body));
+    // Store the sums so the loop is not dead code.
+    acc.forEach((a, q) => code.push(...v128Store(i32(16 * q), get(a))));
+    return code;
+  });
+  return kernelModule([peak], false);
 }
 
 /**

@@ -5,7 +5,9 @@
  * the repository holds their source rather than a binary.
  *
  * Expressions are arrays of bytes, composed by concatenation in stack-machine
- * order; locals are numbered by {@linkcode FunctionBuilder}.
+ * order, typed by the value they leave ({@linkcode Expr}: `i32`, `f32` or
+ * `v128`), so an integer where lanes belong is a type error; locals are
+ * numbered and typed by {@linkcode FunctionBuilder}.
  *
  * @module
  */
@@ -70,6 +72,26 @@ const SIMD = {
   f32x4RelaxedMadd: 0x105,
 };
 
+declare const VALUE: unique symbol;
+/** The WebAssembly value types the kernels use. */
+export type ValueType = "i32" | "f32" | "v128";
+/** Code that leaves one value of type `T` on the stack: an expression. */
+export type Expr<T extends ValueType> = number[] & { readonly [VALUE]: T };
+/** An i32 expression (addresses, counts). */
+export type I32 = Expr<"i32">;
+/** An f32 expression. */
+export type F32 = Expr<"f32">;
+/** A v128 expression (four float32 lanes). */
+export type V128 = Expr<"v128">;
+/** Code that leaves nothing on the stack (statements); an expression's bytes are code too. */
+export type Code = readonly number[];
+/** A local variable of type `T`: its index, typed. */
+export type Local<T extends ValueType> = number & { readonly [VALUE]: T };
+
+/** Bytes known to leave one `T`: the one place an expression's type is asserted. */
+export const expr = <T extends ValueType>(bytes: readonly number[]): Expr<T> =>
+  bytes as number[] as Expr<T>;
+
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {
   const out: number[] = [];
@@ -101,26 +123,26 @@ const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((
 const memarg = (offset: number): number[] => [0, ...uleb(offset)];
 
 /** `local.get i`. */
-export const get = (i: number): number[] => [OP.localGet, ...uleb(i)];
+export const get = <T extends ValueType>(i: Local<T>): Expr<T> => expr([OP.localGet, ...uleb(i)]);
 /** `local.set i` (pops the value to store). */
-export const set = (i: number): number[] => [OP.localSet, ...uleb(i)];
+export const set = <T extends ValueType>(i: Local<T>): Code => [OP.localSet, ...uleb(i)];
 /** `i32.const n`. */
-export const i32 = (n: number): number[] => [OP.i32Const, ...sleb(n)];
+export const i32 = (n: number): I32 => expr([OP.i32Const, ...sleb(n)]);
 /** `x + y` (i32). */
-export const add = (x: number[], y: number[]): number[] => [...x, ...y, OP.i32Add];
+export const add = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32Add]);
 /** `x * y` (i32). */
-export const mul = (x: number[], y: number[]): number[] => [...x, ...y, OP.i32Mul];
+export const mul = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32Mul]);
+/** `x >= y` (i32, unsigned): 1 or 0. */
+export const geU = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32GeU]);
+/** `x < y` (i32, unsigned): 1 or 0. */
+export const ltU = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32LtU]);
 /** `local i += by` (i32). */
-export const inc = (i: number, by: number[]): number[] => [...add(get(i), by), ...set(i)];
+export const inc = (i: Local<"i32">, by: I32): Code => [...add(get(i), by), ...set(i)];
 /** `i < limit` for two i32 locals, unsigned. */
-export const below = (i: number, limit: number): number[] => [
-  ...get(i),
-  ...get(limit),
-  OP.i32GeU,
-  OP.i32Eqz,
-];
+export const below = (i: Local<"i32">, limit: Local<"i32">): I32 =>
+  expr([...get(i), ...get(limit), OP.i32GeU, OP.i32Eqz]);
 /** `memory.copy(dst, src, bytes)` (bulk memory): a memmove within the memory. */
-export const memoryCopy = (dst: number[], src: number[], bytes: number[]): number[] => [
+export const memoryCopy = (dst: I32, src: I32, bytes: I32): Code => [
   ...dst,
   ...src,
   ...bytes,
@@ -130,60 +152,39 @@ export const memoryCopy = (dst: number[], src: number[], bytes: number[]): numbe
   0x00,
 ];
 /** `min(x, y)`, unsigned (each expression is evaluated twice: keep them simple). */
-export const minU = (x: number[], y: number[]): number[] => [
-  ...x,
-  ...y,
-  ...x,
-  ...y,
-  OP.i32LeU,
-  OP.select,
-];
+export const minU = (x: I32, y: I32): I32 => expr([...x, ...y, ...x, ...y, OP.i32LeU, OP.select]);
 /** `f32.const c` (rounded to float32). */
-export const f32Const = (c: number): number[] => [
-  OP.f32Const,
-  ...new Uint8Array(new Float32Array([c]).buffer),
-];
+export const f32Const = (c: number): F32 =>
+  expr([OP.f32Const, ...new Uint8Array(new Float32Array([c]).buffer)]);
 /** `f32.const 0`. */
-export const f32Zero: number[] = f32Const(0);
+export const f32Zero: F32 = f32Const(0);
 /** The float32 at byte address `addr + offset`. */
-export const f32Load = (addr: number[], offset = 0): number[] => [
-  ...addr,
-  OP.f32Load,
-  ...memarg(offset),
-];
+export const f32Load = (addr: I32, offset = 0): F32 =>
+  expr([...addr, OP.f32Load, ...memarg(offset)]);
 /** Stores a float32 `value` at `addr`. */
-export const f32Store = (addr: number[], value: number[]): number[] => [
+export const f32Store = (addr: I32, value: F32): Code => [
   ...addr,
   ...value,
   OP.f32Store,
   ...memarg(0),
 ];
 /** `x * y + z` in float32 (two roundings, as wasm has no fused form in its base SIMD). */
-export const f32MulAdd = (x: number[], y: number[], z: number[]): number[] => [
-  ...z,
-  ...x,
-  ...y,
-  OP.f32Mul,
-  OP.f32Add,
-];
+export const f32MulAdd = (x: F32, y: F32, z: F32): F32 =>
+  expr([...z, ...x, ...y, OP.f32Mul, OP.f32Add]);
 
 const simd = (op: number, ...imm: number[]): number[] => [OP.simdPrefix, ...uleb(op), ...imm];
 /** A float32 scalar expression broadcast to four lanes. */
-export const splat = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Splat)];
+export const splat = (x: F32): V128 => expr([...x, ...simd(SIMD.f32x4Splat)]);
 /** Four float32 lanes, all 0. */
-export const v128Zero: number[] = splat(f32Zero);
+export const v128Zero: V128 = splat(f32Zero);
 /** The four float32 at byte address `addr + offset`. */
-export const v128Load = (addr: number[], offset = 0): number[] => [
-  ...addr,
-  ...simd(SIMD.load, ...memarg(offset)),
-];
+export const v128Load = (addr: I32, offset = 0): V128 =>
+  expr([...addr, ...simd(SIMD.load, ...memarg(offset))]);
 /** The float32 at byte address `addr + offset` in all four lanes (one instruction, not load then splat). */
-export const loadSplat = (addr: number[], offset = 0): number[] => [
-  ...addr,
-  ...simd(SIMD.load32Splat, ...memarg(offset)),
-];
+export const loadSplat = (addr: I32, offset = 0): V128 =>
+  expr([...addr, ...simd(SIMD.load32Splat, ...memarg(offset))]);
 /** Stores four lanes `value` at `addr + offset`. */
-export const v128Store = (addr: number[], value: number[], offset = 0): number[] => [
+export const v128Store = (addr: I32, value: V128, offset = 0): Code => [
   ...addr,
   ...value,
   ...simd(SIMD.store, ...memarg(offset)),
@@ -193,59 +194,56 @@ export const v128Store = (addr: number[], value: number[], offset = 0): number[]
  * relaxed-SIMD multiply-add (a fused multiply-add where the CPU has one;
  * WebAssembly relaxed SIMD), else a multiply then an add.
  */
-export const accumulate = (acc: number, x: number[], y: number[], fused: boolean): number[] =>
+export const accumulate = (acc: Local<"v128">, x: V128, y: V128, fused: boolean): Code =>
   fused
     ? [...x, ...y, ...get(acc), ...simd(SIMD.f32x4RelaxedMadd), ...set(acc)]
     : [...get(acc), ...x, ...y, ...simd(SIMD.f32x4Mul), ...simd(SIMD.f32x4Add), ...set(acc)];
 
 /** The square root of each lane (float32, correctly rounded). */
-export const vSqrt = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Sqrt)];
+export const vSqrt = (x: V128): V128 => expr([...x, ...simd(SIMD.f32x4Sqrt)]);
 /** `x + y`, lane by lane (float32). */
-export const vAdd = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Add)];
+export const vAdd = (x: V128, y: V128): V128 => expr([...x, ...y, ...simd(SIMD.f32x4Add)]);
 /** `x - y`, lane by lane (float32). */
-export const vSub = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Sub)];
+export const vSub = (x: V128, y: V128): V128 => expr([...x, ...y, ...simd(SIMD.f32x4Sub)]);
 /** `x * y`, lane by lane (float32). */
-export const vMul = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Mul)];
+export const vMul = (x: V128, y: V128): V128 => expr([...x, ...y, ...simd(SIMD.f32x4Mul)]);
 /** `x / y`, lane by lane (float32). */
-export const vDiv = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Div)];
+export const vDiv = (x: V128, y: V128): V128 => expr([...x, ...y, ...simd(SIMD.f32x4Div)]);
 /** `max(x, y)`, lane by lane (float32). */
-export const vMax = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Max)];
+export const vMax = (x: V128, y: V128): V128 => expr([...x, ...y, ...simd(SIMD.f32x4Max)]);
 /** `|x|`, lane by lane (float32). */
-export const vAbs = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Abs)];
+export const vAbs = (x: V128): V128 => expr([...x, ...simd(SIMD.f32x4Abs)]);
 /** `x` rounded to the nearest integer (ties to even), lane by lane, still float32. */
-export const vNearest = (x: number[]): number[] => [...x, ...simd(SIMD.f32x4Nearest)];
+export const vNearest = (x: V128): V128 => expr([...x, ...simd(SIMD.f32x4Nearest)]);
 /** All-ones lanes where `x >= y` (float32 compare), zeros elsewhere. */
-export const vGe = (x: number[], y: number[]): number[] => [...x, ...y, ...simd(SIMD.f32x4Ge)];
+export const vGe = (x: V128, y: V128): V128 => expr([...x, ...y, ...simd(SIMD.f32x4Ge)]);
 /** Lanes of `x` where `mask` is all ones, of `y` where it is zero. */
-export const vSelect = (mask: number[], x: number[], y: number[]): number[] => [
-  ...x,
-  ...y,
-  ...mask,
-  ...simd(SIMD.v128Bitselect),
-];
+export const vSelect = (mask: V128, x: V128, y: V128): V128 =>
+  expr([...x, ...y, ...mask, ...simd(SIMD.v128Bitselect)]);
 /** `c` in all four float32 lanes. */
-export const vConst = (c: number): number[] => splat(f32Const(c));
+export const vConst = (c: number): V128 => splat(f32Const(c));
 /**
  * `2^n` for float32 lanes `n` holding integers in [-126, 127]: the exponent
  * bits `(n + 127) << 23`.
  */
-export const vExp2Int = (n: number[]): number[] => [
-  ...n,
-  ...simd(SIMD.i32x4TruncSatF32x4S),
-  ...i32(127),
-  ...simd(SIMD.i32x4Splat),
-  ...simd(SIMD.i32x4Add),
-  ...i32(23),
-  ...simd(SIMD.i32x4Shl),
-];
+export const vExp2Int = (n: V128): V128 =>
+  expr([
+    ...n,
+    ...simd(SIMD.i32x4TruncSatF32x4S),
+    ...i32(127),
+    ...simd(SIMD.i32x4Splat),
+    ...simd(SIMD.i32x4Add),
+    ...i32(23),
+    ...simd(SIMD.i32x4Shl),
+  ]);
 /** The sum of the four float32 lanes of the v128 local `v`. */
-export function laneSum(v: number): number[] {
+export function laneSum(v: Local<"v128">): F32 {
   const lane = (i: number) => [...get(v), ...simd(SIMD.f32x4ExtractLane, i)];
-  return [...lane(0), ...lane(1), OP.f32Add, ...lane(2), OP.f32Add, ...lane(3), OP.f32Add];
+  return expr([...lane(0), ...lane(1), OP.f32Add, ...lane(2), OP.f32Add, ...lane(3), OP.f32Add]);
 }
 
 /** `while (cond) body`, with `cond` an i32 expression. */
-export function whileLoop(cond: number[], body: number[]): number[] {
+export function whileLoop(cond: I32, body: Code): Code {
   const breakIfDone = [...cond, OP.i32Eqz, OP.brIf, 1];
   return [
     OP.block,
@@ -262,12 +260,17 @@ export function whileLoop(cond: number[], body: number[]): number[] {
 }
 
 /** `if (cond) body`, with `cond` an i32 expression. */
-export function when(cond: number[], body: number[]): number[] {
+export function when(cond: I32, body: Code): Code {
   return [...cond, OP.if, TYPE.void, ...body, OP.end];
 }
 
 /** `for (counter = 0; counter < limit; counter += step) body`, for i32 locals `counter`, `limit`. */
-export function forLoop(counter: number, limit: number, body: number[], step = 1): number[] {
+export function forLoop(
+  counter: Local<"i32">,
+  limit: Local<"i32">,
+  body: Code,
+  step = 1,
+): Code {
   return [
     ...i32(0),
     ...set(counter),
@@ -285,19 +288,19 @@ export class FunctionBuilder {
     this.#next = params;
   }
 
-  /** Declares a local of `type` and returns its index. */
-  local(type: number): number {
-    this.#locals.push(type);
-    return this.#next++;
+  /** Declares a local of `type` and returns it. */
+  local<T extends ValueType>(type: T): Local<T> {
+    this.#locals.push(TYPE[type]);
+    return this.#next++ as Local<T>;
   }
 
-  /** Declares `count` locals of `type` and returns their indices. */
-  locals(type: number, count: number): number[] {
+  /** Declares `count` locals of `type` and returns them. */
+  locals<T extends ValueType>(type: T, count: number): Local<T>[] {
     return Array.from({ length: count }, () => this.local(type));
   }
 
-  /** The function's code-section entry for body expression `code`. */
-  encode(code: number[]): number[] {
+  /** The function's code-section entry for body `code`. */
+  encode(code: Code): number[] {
     const body = [...vec(this.#locals.map((t) => [...uleb(1), t])), ...code, OP.end];
     return [...uleb(body.length), ...body];
   }
@@ -319,7 +322,7 @@ export type KernelExports<T extends { readonly [name: string]: Signature }> = {
 };
 
 /** The local indices of a signature's parameters, by name. */
-export type ParamLocals<S extends Signature> = { readonly [K in S[number]]: number };
+export type ParamLocals<S extends Signature> = { readonly [K in S[number]]: Local<"i32"> };
 
 /**
  * The kernel `name` of `signature`: `build` gets the function's builder and
@@ -328,7 +331,7 @@ export type ParamLocals<S extends Signature> = { readonly [K in S[number]]: numb
 export function defineKernel<S extends Signature>(
   name: string,
   signature: S,
-  build: (f: FunctionBuilder, params: ParamLocals<S>) => number[],
+  build: (f: FunctionBuilder, params: ParamLocals<S>) => Code,
 ): KernelFunction {
   const f = new FunctionBuilder(signature.length);
   const params = Object.fromEntries(signature.map((p, i) => [p, i])) as ParamLocals<S>;
@@ -377,7 +380,7 @@ let relaxed: boolean | undefined;
 export function hasRelaxedSimd(): boolean {
   if (relaxed === undefined) {
     const f = new FunctionBuilder(0);
-    const acc = f.local(TYPE.v128);
+    const acc = f.local("v128");
     const probe = {
       name: "probe",
       params: 0,

@@ -26,7 +26,6 @@ import {
   kernelModule,
   memoryCopy,
   set,
-  TYPE,
 } from "./asm.ts";
 
 /** The kernels' signatures (byte offsets and sizes, each an i32): the one declaration of each. */
@@ -42,7 +41,7 @@ function copyRowsKernel(): KernelFunction {
     "copyRows",
     WASM_COPY_SIGNATURES.copyRows,
     (f, { dst, dstStride, src, srcStride, rows, bytes }) => {
-      const [r] = f.locals(TYPE.i32, 1);
+      const [r] = f.locals("i32", 1);
       const code = forLoop(r, rows, [
         ...memoryCopy(get(dst), get(src), get(bytes)),
         ...inc(dst, get(dstStride)),
@@ -58,7 +57,7 @@ function gatherBlocksKernel(): KernelFunction {
     "gatherBlocks",
     WASM_COPY_SIGNATURES.gatherBlocks,
     (f, { dst, src, n0, n1, n2, s0, s1, s2, bytes }) => {
-      const [i0, i1, i2, a0, a1, a2] = f.locals(TYPE.i32, 6);
+      const [i0, i1, i2, a0, a1, a2] = f.locals("i32", 6);
       const code = [
         ...get(src),
         ...set(a0),

@@ -25,9 +25,9 @@ import {
   type KernelFunction,
   kernelModule,
   loadSplat,
+  type Local,
   mul,
   set,
-  TYPE,
   v128Load,
   v128Store,
   vAdd,
@@ -77,11 +77,11 @@ function updateKernel(): KernelFunction {
       p.newMoment1,
       p.newMoment2,
     ];
-    const c = f.locals(TYPE.v128, ADAMW_COEFFICIENTS.length);
+    const c = f.locals("v128", ADAMW_COEFFICIENTS.length);
     const [scale, beta1, keep1, beta2, keep2, c1, c2, eps, decay, lr] = c;
-    const [g, m, v] = f.locals(TYPE.v128, 3);
-    const [i, end] = f.locals(TYPE.i32, 2);
-    const at = (base: number) => add(get(base), get(i));
+    const [g, m, v] = f.locals("v128", 3);
+    const [i, end] = f.locals("i32", 2);
+    const at = (base: Local<"i32">) => add(get(base), get(i));
     const code = [
       ...c.flatMap((local, k) => [...loadSplat(get(coefficients), 4 * k), ...set(local)]),
       ...mul(get(count), i32(4)),

@@ -18,17 +18,20 @@
  */
 import {
   add,
+  type Code,
   defineKernel,
   forLoop,
   type FunctionBuilder,
   get,
+  type I32,
   i32,
   instantiate,
   type KernelExports,
   kernelModule,
+  type Local,
   mul,
   set,
-  TYPE,
+  type V128,
   v128Load,
   v128Store,
   vAbs,
@@ -50,7 +53,7 @@ const LN2_HI = 0.693145751953125; // ln 2 to 16 bits: n * LN2_HI is exact for |n
 const LN2_LO = 1.428606765330187e-6;
 
 /** `c0 + x (c1 + x (c2 + ...))` for the v128 local `x`. */
-function horner(x: number, coeffs: readonly number[]): number[] {
+function horner(x: Local<"v128">, coeffs: readonly number[]): V128 {
   let code = vConst(coeffs[coeffs.length - 1]);
   for (let i = coeffs.length - 2; i >= 0; i--) code = vAdd(vMul(code, get(x)), vConst(coeffs[i]));
   return code;
@@ -58,20 +61,20 @@ function horner(x: number, coeffs: readonly number[]): number[] {
 
 /** Locals and code shared by both kernels: `Phi(x)` and `exp(-x^2 / 2)` of the lanes at `x`. */
 class NormalCdf {
-  readonly x: number;
-  readonly cdf: number;
-  readonly gauss: number;
-  readonly #z: number;
-  readonly #t: number;
-  readonly #n: number;
-  readonly #r: number;
+  readonly x: Local<"v128">;
+  readonly cdf: Local<"v128">;
+  readonly gauss: Local<"v128">;
+  readonly #z: Local<"v128">;
+  readonly #t: Local<"v128">;
+  readonly #n: Local<"v128">;
+  readonly #r: Local<"v128">;
 
   constructor(f: FunctionBuilder) {
-    [this.x, this.cdf, this.gauss, this.#z, this.#t, this.#n, this.#r] = f.locals(TYPE.v128, 7);
+    [this.x, this.cdf, this.gauss, this.#z, this.#t, this.#n, this.#r] = f.locals("v128", 7);
   }
 
   /** Sets `cdf = Phi(x)` and `gauss = exp(-x^2 / 2)` from the lanes in local `x`. */
-  compute(): number[] {
+  compute(): Code {
     const [z, t, n, r] = [this.#z, this.#t, this.#n, this.#r];
     return [
       ...vMul(get(this.x), vConst(Math.SQRT1_2)),
@@ -99,11 +102,11 @@ class NormalCdf {
 /** `for (i = 0; i < 4 count; i += 16) body` with `at(base)` the address `base + i`. */
 function overLanes(
   f: FunctionBuilder,
-  count: number,
-  body: (at: (base: number) => number[]) => number[],
-): number[] {
-  const [i, end] = f.locals(TYPE.i32, 2);
-  const at = (base: number) => add(get(base), get(i));
+  count: Local<"i32">,
+  body: (at: (base: Local<"i32">) => I32) => Code,
+): Code {
+  const [i, end] = f.locals("i32", 2);
+  const at = (base: Local<"i32">) => add(get(base), get(i));
   return [...mul(get(count), i32(4)), ...set(end), ...forLoop(i, end, body(at), 16)];
 }
 

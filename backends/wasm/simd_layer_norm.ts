@@ -16,7 +16,9 @@
  */
 import {
   add,
+  type Code,
   defineKernel,
+  expr,
   forLoop,
   type FunctionBuilder,
   get,
@@ -26,11 +28,12 @@ import {
   type KernelFunction,
   kernelModule,
   laneSum,
+  type Local,
   mul,
   OP,
   set,
   splat,
-  TYPE,
+  type V128,
   v128Load,
   v128Store,
   v128Zero,
@@ -41,25 +44,25 @@ import {
 
 /** Locals and code shared by both kernels: row statistics of `x`. */
 class RowStats {
-  readonly mean: number;
-  readonly rstd: number;
-  readonly meanV: number;
-  readonly rstdV: number;
-  readonly acc: number;
-  readonly t: number;
-  readonly i: number;
-  readonly width: number;
-  readonly count: number;
-  readonly eps: number;
+  readonly mean: Local<"f32">;
+  readonly rstd: Local<"f32">;
+  readonly meanV: Local<"v128">;
+  readonly rstdV: Local<"v128">;
+  readonly acc: Local<"v128">;
+  readonly t: Local<"v128">;
+  readonly i: Local<"i32">;
+  readonly width: Local<"i32">;
+  readonly count: Local<"f32">;
+  readonly eps: Local<"f32">;
 
   constructor(f: FunctionBuilder) {
-    [this.mean, this.rstd, this.count, this.eps] = f.locals(TYPE.f32, 4);
-    [this.meanV, this.rstdV, this.acc, this.t] = f.locals(TYPE.v128, 4);
-    [this.i, this.width] = f.locals(TYPE.i32, 2);
+    [this.mean, this.rstd, this.count, this.eps] = f.locals("f32", 4);
+    [this.meanV, this.rstdV, this.acc, this.t] = f.locals("v128", 4);
+    [this.i, this.width] = f.locals("i32", 2);
   }
 
   /** Sets `width = 4 d` (bytes per row), `count = d` and `eps` from its bits. */
-  setup(d: number, epsBits: number): number[] {
+  setup(d: Local<"i32">, epsBits: Local<"i32">): Code {
     return [
       ...mul(get(d), i32(4)),
       ...set(this.width),
@@ -73,12 +76,12 @@ class RowStats {
   }
 
   /** `for (i = 0; i < width; i += 16) body` over one row's bytes. */
-  overRow(body: number[]): number[] {
+  overRow(body: Code): Code {
     return forLoop(this.i, this.width, body, 16);
   }
 
   /** Mean and rstd of the row at byte offset local `row`, also splatted to meanV, rstdV. */
-  of(row: number): number[] {
+  of(row: Local<"i32">): Code {
     const x = v128Load(add(get(row), get(this.i)));
     const centred = [...vSub(x, get(this.meanV)), ...set(this.t)];
     return [
@@ -118,7 +121,7 @@ class RowStats {
   }
 
   /** `(x[row + i] - mean) * rstd`, four lanes. */
-  xhat(row: number): number[] {
+  xhat(row: Local<"i32">): V128 {
     return vMul(vSub(v128Load(add(get(row), get(this.i))), get(this.meanV)), get(this.rstdV));
   }
 }
@@ -136,9 +139,9 @@ function forwardKernel(): KernelFunction {
     "forward",
     SIMD_LAYER_NORM_SIGNATURES.forward,
     (f, { x, gain, bias, y, rows, d, epsBits }) => {
-      const [r, xRow, yRow] = f.locals(TYPE.i32, 3);
+      const [r, xRow, yRow] = f.locals("i32", 3);
       const s = new RowStats(f);
-      const at = (base: number) => add(get(base), get(s.i));
+      const at = (base: Local<"i32">) => add(get(base), get(s.i));
       const write = v128Store(
         at(yRow),
         vAdd(vMul(s.xhat(xRow), v128Load(at(gain))), v128Load(at(bias))),
@@ -162,11 +165,12 @@ function backwardKernel(): KernelFunction {
     "backward",
     SIMD_LAYER_NORM_SIGNATURES.backward,
     (f, { dy, x, gain, dx, dgain, dbias, rows, d, epsBits }) => {
-      const [r, xRow, dyRow, dxRow] = f.locals(TYPE.i32, 4);
-      const [m1, m2, xh, g, dyv] = f.locals(TYPE.v128, 5);
+      const [r, xRow, dyRow, dxRow] = f.locals("i32", 4);
+      const [m1, m2, xh, g, dyv] = f.locals("v128", 5);
       const s = new RowStats(f);
-      const at = (base: number) => add(get(base), get(s.i));
-      const mean = (acc: number) => [...laneSum(acc), ...get(s.count), OP.f32Div];
+      const at = (base: Local<"i32">) => add(get(base), get(s.i));
+      const mean = (acc: Local<"v128">) =>
+        expr<"f32">([...laneSum(acc), ...get(s.count), OP.f32Div]);
       const sums = s.overRow([
         ...s.xhat(xRow),
         ...set(xh),

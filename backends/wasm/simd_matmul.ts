@@ -37,6 +37,7 @@ import {
   f32Zero,
   forLoop,
   get,
+  geU,
   hasRelaxedSimd,
   i32,
   inc,
@@ -46,11 +47,11 @@ import {
   kernelModule,
   laneSum,
   loadSplat,
+  ltU,
   minU,
   mul,
   OP,
   set,
-  TYPE,
   v128Load,
   v128Store,
   v128Zero,
@@ -89,11 +90,11 @@ function batchedKernel(fused: boolean): KernelFunction {
     "bmm",
     SIMD_MATMUL_SIGNATURES.bmm,
     (f, { a, b, c, batch, m, k, n, aStride, aKStride }) => {
-      const [g, i, j, p, pa, pb, aRow, cRow, bMat, rowA, rowB] = f.locals(TYPE.i32, 11);
-      const acc = f.locals(TYPE.v128, 4);
-      const aik = f.local(TYPE.v128); // A[i, p] in all four lanes
-      const sum = f.local(TYPE.f32);
-      const fits = (width: number) => [...get(n), ...add(get(j), i32(width)), OP.i32GeU]; // n >= j + width
+      const [g, i, j, p, pa, pb, aRow, cRow, bMat, rowA, rowB] = f.locals("i32", 11);
+      const acc = f.locals("v128", 4);
+      const aik = f.local("v128"); // A[i, p] in all four lanes
+      const sum = f.local("f32");
+      const fits = (width: number) => geU(get(n), add(get(j), i32(width))); // n >= j + width
       const startRow = [
         ...get(aRow),
         ...set(pa),
@@ -161,9 +162,9 @@ function batchedKernel(fused: boolean): KernelFunction {
 /** `bmmT`: batched products with `B` transposed, as dot products of rows (see the module notes). */
 function batchedTransposedKernel(fused: boolean): KernelFunction {
   return defineKernel("bmmT", SIMD_MATMUL_SIGNATURES.bmmT, (f, { a, b, c, batch, m, k, n }) => {
-    const [g, i, j, p, pa, pb, aRow, bRow, out, bytes, vecBytes] = f.locals(TYPE.i32, 11);
-    const acc = f.local(TYPE.v128);
-    const sum = f.local(TYPE.f32);
+    const [g, i, j, p, pa, pb, aRow, bRow, out, bytes, vecBytes] = f.locals("i32", 11);
+    const acc = f.local("v128");
+    const sum = f.local("f32");
     const dot = [
       ...get(aRow),
       ...set(pa),
@@ -231,11 +232,11 @@ function tiledKernel(fused: boolean): KernelFunction {
     "gemm",
     SIMD_MATMUL_SIGNATURES.gemm,
     (f, { a, b, c, m, k, n, aRow, aK, block, scratch }) => {
-      const [i, j, p, pa, pb, rowB, out, first, last] = f.locals(TYPE.i32, 9);
-      const [src, dst, tileBytes, unrolledBytes, unrolledEnd, tileEnd] = f.locals(TYPE.i32, 6);
-      const acc = f.locals(TYPE.v128, R * V); // acc[V r + v]: row i + r, columns j + 4v .. j + 4v + 3
-      const bv = f.locals(TYPE.v128, V);
-      const aik = f.local(TYPE.v128);
+      const [i, j, p, pa, pb, rowB, out, first, last] = f.locals("i32", 9);
+      const [src, dst, tileBytes, unrolledBytes, unrolledEnd, tileEnd] = f.locals("i32", 6);
+      const acc = f.locals("v128", R * V); // acc[V r + v]: row i + r, columns j + 4v .. j + 4v + 3
+      const bv = f.locals("v128", V);
+      const aik = f.local("v128");
 
       // Rows [first, last) of A to scratch, tile by tile (tileBytes each), a
       // tile's A[i + r, p] at float p R + r. Rows past `last` repeat row
@@ -296,7 +297,7 @@ function tiledKernel(fused: boolean): KernelFunction {
         ];
         for (let v = 0; v < V; v++) store.push(...v128Store(get(out), get(acc[V * r + v]), 16 * v));
         tile.push(
-          ...(r === 0 ? store : when([...add(get(i), i32(r)), ...get(last), OP.i32LtU], store)),
+          ...(r === 0 ? store : when(ltU(add(get(i), i32(r)), get(last)), store)),
         );
       }
       tile.push(...inc(i, i32(R)));
