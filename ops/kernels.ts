@@ -7,10 +7,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** A backend's implementation of one kernel (one output, or several). */
-export type KernelImpl = (
-  args: Parameters<tf.KernelFunc>[0],
-) => tf.TensorInfo | tf.TensorInfo[];
+/**
+ * A backend's implementation of one kernel: a tfjs kernel function (it takes
+ * tfjs's `{ inputs, backend, attrs }` and returns one `TensorInfo` or
+ * several), typed loosely so that backends keep their own argument types.
+ */
+export type KernelImpl = (args: never) => unknown;
 
 /**
  * Registers `kernels` (kernel name -> implementation) for `backend`, each
@@ -20,6 +22,10 @@ export type KernelImpl = (
 export function registerOpKernels(backend: string, kernels: Record<string, KernelImpl>): void {
   for (const [kernelName, impl] of Object.entries(kernels)) {
     if (tf.getKernel(kernelName, backend)) continue;
-    tf.registerKernel({ kernelName, backendName: backend, kernelFunc: impl as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName,
+      backendName: backend,
+      kernelFunc: impl as unknown as tf.KernelFunc,
+    });
   }
 }

@@ -23,7 +23,16 @@ export {
   productTraits,
   transposeLast,
 } from "./matmul.ts";
-export { fusedGelu, fusedGeluReady, GELU, gelu, GELU_GRAD, geluReference } from "./gelu.ts";
+export {
+  fusedGelu,
+  fusedGeluReady,
+  GELU,
+  gelu,
+  GELU_GRAD,
+  geluReference,
+  registerGeluKernels,
+} from "./gelu.ts";
+export { type KernelImpl, registerOpKernels } from "./kernels.ts";
 export {
   fusedLayerNorm,
   fusedLayerNormReady,
