@@ -93,7 +93,7 @@ export {
   resolveConfig,
   type TrainConfig,
 } from "./train/config.ts";
-export { InputError } from "./train/errors.ts";
+export { InputError } from "./utils/errors.ts";
 export {
   hasCheckpoint,
   loadCheckpoint,

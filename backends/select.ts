@@ -14,6 +14,7 @@ import { registerWebgpuLayerNorm } from "./webgpu/layer_norm.ts";
 import { registerWebgpuMatMul, webgpuMatMulFromEnv } from "./webgpu/matmul.ts";
 import { useWasmThreads, wasmThreadsFromEnv } from "./wasm/threads.ts";
 import { type BackendName, BACKENDS } from "./names.ts";
+import { InputError } from "../utils/errors.ts";
 
 export { type BackendName, BACKENDS };
 
@@ -86,8 +87,8 @@ export async function hasRealGpu(): Promise<boolean> {
 /** Parses a backend name, throwing a clear error for anything else. */
 export function parseBackend(name: string): BackendName {
   if ((BACKENDS as readonly string[]).includes(name)) return name as BackendName;
-  throw new RangeError(
-    `backend: unknown backend "${name}"; allowed: ${BACKENDS.join(", ")}`,
+  throw new InputError(
+    `unknown backend "${name}"; allowed: ${BACKENDS.join(", ")}`,
   );
 }
 

@@ -236,8 +236,8 @@ export function backendFlag(text: string | undefined): BackendName {
   try {
     backend = parseBackend(text ?? fromEnv ?? "auto");
   } catch (e) {
-    const what = text === undefined ? "STARS_BACKEND" : "--backend";
-    throw new UsageError(`${what}: ${(e as Error).message.replace(/^backend: /, "")}`);
+    if (!(e instanceof InputError)) throw e;
+    throw new UsageError(`${text === undefined ? "STARS_BACKEND" : "--backend"}: ${e.message}`);
   }
   checkBackendEnv();
   return backend;
@@ -254,11 +254,7 @@ export function blasFlag(text: string | undefined): void {
     throw new UsageError(`--blas: must be on or off, got "${text}"`);
   }
   if (text !== undefined) setNativeBlas(text === "off" ? "off" : "auto");
-  try {
-    nativeBlasStatus();
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^config: /, ""));
-  }
+  nativeBlasStatus(); // a bad STARS_BLAS, STARS_THREADS or STARS_BLAS_LIB is an InputError
 }
 
 /** The `--blas` flag's help line. */
@@ -268,13 +264,9 @@ export const BLAS_HELP =
 
 /** Checks `STARS_WASM_THREADS` and `STARS_WEBGPU_MATMUL`; a bad value is a {@linkcode UsageError}. */
 export function checkBackendEnv(): void {
-  for (const check of [wasmThreadsFromEnv, webgpuMatMulFromEnv]) {
-    try {
-      check();
-    } catch (e) {
-      throw new UsageError((e as Error).message.replace(/^(wasm_threads|webgpu_matmul): /, ""));
-    }
-  }
+  // Each throws an InputError naming the variable.
+  wasmThreadsFromEnv();
+  webgpuMatMulFromEnv();
 }
 
 /**

@@ -6,6 +6,7 @@ import { nativeEigenvaluesReady } from "../backends/native/lapack.ts";
 import { train } from "../train/trainer.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { BACKEND, maxAbsDiff, values } from "./_backend.ts";
+import { InputError } from "../utils/errors.ts";
 
 // Where the library is installed (CI installs libopenblas0-pthread), native
 // products are checked; elsewhere these tests check the fallback only.
@@ -147,7 +148,7 @@ Deno.test("native products: off, a missing library and no FFI permission fall ba
   };
   // deno eval has every permission; a named library that is not there is an error.
   const missing = await run([], { STARS_BLAS: "on", STARS_BLAS_LIB: "/nonexistent/libblas.so" });
-  assert(missing.startsWith("error: config: STARS_BLAS_LIB"), missing);
+  assert(missing.startsWith("error: STARS_BLAS_LIB: cannot load"), missing);
   const off = JSON.parse(await run([], { STARS_BLAS: "off" }));
   assertEquals(off.products, "wasm");
   const bad = await run([], { STARS_BLAS: "maybe" });
@@ -161,7 +162,7 @@ Deno.test("native products: off, a missing library and no FFI permission fall ba
       Deno.env.delete("STARS_THREADS");
       setNativeBlas("auto");
     }
-  }, RangeError);
+  }, InputError);
   // Without FFI permission: a subprocess with read and env only.
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(file, probe);

@@ -18,6 +18,7 @@ import {
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { resolveConfig } from "../train/config.ts";
+import { InputError } from "../utils/errors.ts";
 import { trainBatch } from "../train/data.ts";
 import { maskedCrossEntropy } from "../train/loss.ts";
 
@@ -67,7 +68,7 @@ Deno.test("STARS_WASM_THREADS: unset means 0, else an integer in 1..8", () => {
     assertEquals(wasmThreadsFromEnv(), 2);
     for (const bad of ["0", "1.5", "two", String(MAX_WASM_THREADS + 1)]) {
       Deno.env.set(WASM_THREADS_ENV, bad);
-      assertThrows(() => wasmThreadsFromEnv(), RangeError);
+      assertThrows(() => wasmThreadsFromEnv(), InputError);
     }
   } finally {
     if (saved === undefined) Deno.env.delete(WASM_THREADS_ENV);

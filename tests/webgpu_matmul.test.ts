@@ -16,6 +16,7 @@ import {
   webgpuMatMulFromEnv,
 } from "../backends/webgpu/matmul.ts";
 import { maxAbsDiff } from "./_backend.ts";
+import { InputError } from "../utils/errors.ts";
 
 const hasGpu = !!(await gpuAdapter());
 
@@ -59,7 +60,7 @@ Deno.test("webgpu matmul: STARS_WEBGPU_MATMUL is tfjs (default) or toolkit", () 
     Deno.env.set(WEBGPU_MATMUL_ENV, "toolkit");
     assertEquals(webgpuMatMulFromEnv(), "toolkit");
     Deno.env.set(WEBGPU_MATMUL_ENV, "fast");
-    assertThrows(() => webgpuMatMulFromEnv(), RangeError, '"tfjs" or "toolkit"');
+    assertThrows(() => webgpuMatMulFromEnv(), InputError, '"tfjs" or "toolkit"');
   } finally {
     if (saved === undefined) Deno.env.delete(WEBGPU_MATMUL_ENV);
     else Deno.env.set(WEBGPU_MATMUL_ENV, saved);

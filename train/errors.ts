@@ -1,27 +1,7 @@
 /**
- * The base class of errors that are the user's input, not a failure of the
- * toolkit: a bad flag, config key, data file or output folder. The command
- * line prints such an error as one line and exits with code 2; anything
- * else keeps its stack trace.
+ * The input error, re-exported where training's modules have always found
+ * it (it lives in utils/errors.ts, so that every layer can throw it).
  *
  * @module
  */
-
-/**
- * An error in what the user gave (flags, config, files): its message names
- * the key, file or value and what is allowed.
- *
- * @example
- * ```ts
- * import { InputError } from "@stars/toolkit";
- * class DataError extends InputError {}
- * new DataError("--data: test.jsonl:3: ...") instanceof InputError; // true
- * ```
- */
-export class InputError extends Error {
-  /** Creates an input error. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "InputError";
-  }
-}
+export { InputError } from "../utils/errors.ts";

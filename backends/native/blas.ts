@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { InputError } from "../../utils/errors.ts";
 
 /** Which path computes the wasm backend's matrix products, and why. */
 export interface ProductPath {
@@ -147,7 +148,7 @@ export function blasThreads(): number {
   if (text === undefined || text === "") return navigator.hardwareConcurrency || 1;
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 256) {
-    throw new RangeError(`config: STARS_THREADS must be an integer from 1 to 256, got "${text}"`);
+    throw new InputError(`STARS_THREADS must be an integer from 1 to 256, got "${text}"`);
   }
   return n;
 }
@@ -155,7 +156,7 @@ export function blasThreads(): number {
 function load(): { blas: NativeBlas | null; path: ProductPath } {
   const mode = choice ?? env("STARS_BLAS") ?? "auto";
   if (mode !== "auto" && mode !== "on" && mode !== "off") {
-    throw new RangeError(`config: STARS_BLAS must be on, auto or off, got "${mode}"`);
+    throw new InputError(`STARS_BLAS must be on, auto or off, got "${mode}"`);
   }
   const wasm = (reason: string) => ({ blas: null, path: { products: "wasm", reason } as const });
   if (mode === "off") return wasm("turned off (--blas off or STARS_BLAS=off)");
@@ -224,7 +225,7 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
     };
     return { blas, path: blas.path };
   }
-  if (named) throw new RangeError(`config: STARS_BLAS_LIB: cannot load ${errors[0]}`);
+  if (named) throw new InputError(`STARS_BLAS_LIB: cannot load ${errors[0]}`);
   return wasm(`no BLAS library found (${errors.join("; ")})`);
 }
 

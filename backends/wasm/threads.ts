@@ -38,6 +38,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { Worker as NodeWorker } from "node:worker_threads";
+import { InputError } from "../../utils/errors.ts";
 
 /** Most threads: tfjs pre-creates 8 pool workers and caps XNNPACK's pool at 8. */
 export const MAX_WASM_THREADS = 8;
@@ -65,8 +66,8 @@ export function wasmThreadsFromEnv(): number {
 
 function checkThreads(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
-    throw new RangeError(
-      `wasm_threads: ${what} must be an integer from 1 to ${MAX_WASM_THREADS}, got ${n}`,
+    throw new InputError(
+      `${what} must be an integer from 1 to ${MAX_WASM_THREADS}, got ${n}`,
     );
   }
 }

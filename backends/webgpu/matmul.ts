@@ -25,6 +25,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { type WebGPUBackend, withShape } from "./program.ts";
+import { InputError } from "../../utils/errors.ts";
 
 /** Invocations per side of a workgroup (16 x 16 = 256). */
 const SIDE = 16;
@@ -198,8 +199,8 @@ export function webgpuMatMulFromEnv(): "tfjs" | "toolkit" {
   }
   if (text === undefined || text === "" || text === "tfjs") return "tfjs";
   if (text === "toolkit") return "toolkit";
-  throw new RangeError(
-    `webgpu_matmul: ${WEBGPU_MATMUL_ENV} must be "tfjs" or "toolkit", got "${text}"`,
+  throw new InputError(
+    `${WEBGPU_MATMUL_ENV} must be "tfjs" or "toolkit", got "${text}"`,
   );
 }
 
