@@ -5,22 +5,16 @@
  * a 95% Wilson interval), adaptive exit, and plots.
  */
 import { useBackend } from "../backends/select.ts";
-import { decodeMemoryPerRow } from "../eval/decode.ts";
 import { type ExitRule, parseExitRule } from "../eval/exit.ts";
 import type { SweepReport } from "../eval/report.ts";
 import { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "../plots/report_text.ts";
 import { DEFAULT_DEPTH_GRID } from "../eval/sweep.ts";
-import { evaluateLoops } from "../eval/evaluate.ts";
 import { Progress, sweepWork } from "./progress.ts";
-import { problemSteps, stepsTableMarkdown } from "../eval/steps.ts";
-import type { ModelConfig } from "../models/config.ts";
+import { stepsTableMarkdown } from "../eval/steps.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
-import type { Task } from "../tasks/task.ts";
-import type { TrainConfig } from "../train/config.ts";
 import type { OpenedWeights } from "../train/weights.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
-import { runTask, testProblems, type TestSet } from "../train/test_set.ts";
-import { formatBytes, memoryLimit } from "../models/memory.ts";
+import { evaluateCheckpoint, prepareCheckpointEvaluation } from "../train/evaluate_checkpoint.ts";
 import {
   backendFlag,
   BLAS_HELP,
@@ -103,16 +97,6 @@ export function parseLoopList(text: string): number[] {
   });
 }
 
-/** A checkpoint to evaluate, with everything checked before any sweep. */
-interface Run {
-  dir: string;
-  weights: OpenedWeights;
-  step: number;
-  config: TrainConfig;
-  task: Task;
-  set: TestSet;
-}
-
 /** Runs the eval command; returns the process exit code. */
 export async function evalCommand(args: string[]): Promise<number> {
   const { values: dirs, rest } = takeRepeated(args, "checkpoint");
@@ -169,49 +153,33 @@ export async function evalCommand(args: string[]): Promise<number> {
   // Everything is checked before the first sweep: each run's task and test
   // problems, the memory of one decoded row, and the output folder.
   const active = await useBackend(backend);
-  const runs: Run[] = [];
+  const options = {
+    loops,
+    exitRules: rules.map((r) => r.rule),
+    exitMax,
+    data: flags.data as string | undefined,
+    limit,
+    skipUnfit: flags.skip_unfit === true,
+    bySteps: flags.by_steps === true,
+    backend: active,
+  };
+  const prepared = [];
   for (const dir of dirs) {
-    const manifest = opened.get(dir)!;
-    const config = manifest.config;
-    const task = runTask(config, dir);
-    const set = await testProblems(flags.data as string | undefined, config, task, limit, {
-      skipUnfit: flags.skip_unfit === true,
-      checkpoint: dir,
-    });
-    checkDecodeMemory(manifest.model, config, task, active, [
-      ["loops", Math.max(...loops), false],
-      ...(rules.length ? [["exit_max", exitMax, true] as [string, number, boolean]] : []),
-    ]);
-    if (flags.by_steps) {
-      const i = set.problems.findIndex((p) => problemSteps(p) === undefined);
-      if (i >= 0) {
-        throw new UsageError(
-          `--by_steps: problem ${i + 1} of "${dir}"'s test set reports no number of steps ` +
-            "(only generated problems do: the chain task, the synthetic word problems)",
-        );
-      }
-    }
-    runs.push({ dir, weights: manifest, step: manifest.step, config, task, set });
+    prepared.push(await prepareCheckpointEvaluation(dir, opened.get(dir)!, options));
   }
   if (out) await ensureWritableDir("out", out);
 
   const reports: SweepReport[] = [];
-  for (const { dir, weights, step, config, task, set } of runs) {
-    const model = await weights.load();
-    try {
-      const problems = set.problems;
-      const work = sweepWork({
-        grid: loops,
-        problems: problems.length,
-        exitRules: rules.length,
-        exitMax,
-      });
-      const progress = new Progress(dir, work);
-      const evaluation = await evaluateLoops(model, task, problems, {
-        grid: loops,
-        exitRules: rules.map((r) => r.rule),
-        exitMax,
-        bySteps: flags.by_steps === true,
+  for (const run of prepared) {
+    const work = sweepWork({
+      grid: loops,
+      problems: run.set.problems.length,
+      exitRules: rules.length,
+      exitMax,
+    });
+    const progress = new Progress(run.checkpoint, work);
+    reports.push(
+      await evaluateCheckpoint(run, {
         batchSize,
         cache: !flags.uncached,
         teacherForcing: !flags.decode && !flags.uncached,
@@ -225,30 +193,9 @@ export async function evalCommand(args: string[]): Promise<number> {
           progress.row(
             `exit ${e.rule} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,
           ),
-      });
-      progress.end();
-      reports.push({
-        checkpoint: dir,
-        step,
-        train_loops: config.loops,
-        loop_sampler: config.loop_sampler,
-        data: typeof flags.data === "string" ? flags.data : "held-out",
-        problems: problems.length,
-        ...(flags.skip_unfit ? { skipped_unfit: set.skipped.length } : {}),
-        results: evaluation.points.map(({ depth, accuracy, low, high, correct, total }) => ({
-          loops: depth,
-          accuracy,
-          low,
-          high,
-          correct,
-          total,
-        })),
-        exits: evaluation.exits,
-        ...(evaluation.bySteps ? { by_steps: evaluation.bySteps } : {}),
-      });
-    } finally {
-      model.dispose();
-    }
+      }),
+    );
+    progress.end();
   }
   const json = JSON.stringify(reports.length === 1 ? reports[0] : { runs: reports });
   const csv = [REPORT_CSV_HEADER, ...reports.flatMap(reportCsvRows)].join("\n");
@@ -315,30 +262,4 @@ export function parseExitRules(text: string | undefined): { text: string; rule: 
       throw new UsageError(`--${(e as Error).message}`);
     }
   });
-}
-
-/**
- * Stops when a single decoded row at the given loop counts (its key/value
- * caches and one loop's activations) cannot fit the backend's memory,
- * naming the flag to lower.
- */
-function checkDecodeMemory(
-  model: ModelConfig,
-  config: TrainConfig,
-  task: Task,
-  backend: string,
-  checks: [string, number, boolean][],
-): void {
-  const limit = memoryLimit(backend);
-  for (const [flag, loops, everyLoop] of checks) {
-    const bytes = decodeMemoryPerRow(model, loops, task.seqLen, everyLoop);
-    if (bytes > limit) {
-      throw new UsageError(
-        `--${flag}: decoding one problem at ${loops} loops needs about ${
-          formatBytes(bytes)
-        } (key/value caches of every loop, d_model ${config.d_model}), more than the ${backend} ` +
-          `backend's ${formatBytes(limit)}; lower --${flag}`,
-      );
-    }
-  }
 }

@@ -106,3 +106,10 @@ export {
   testProblems,
   type TestSet,
 } from "./test_set.ts";
+export {
+  type CheckpointEvaluationOptions,
+  evaluateCheckpoint,
+  type EvaluationRunOptions,
+  prepareCheckpointEvaluation,
+  type PreparedEvaluation,
+} from "./evaluate_checkpoint.ts";
