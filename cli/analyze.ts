@@ -9,13 +9,11 @@
 import { Progress } from "./progress.ts";
 import { compareResults } from "./compare.ts";
 import { useBackend } from "../backends/select.ts";
-import { dynamicsMemory, type DynamicsResult, modelDynamics } from "../eval/dynamics.ts";
 import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
 import { dynamicsCsv, dynamicsTable } from "../plots/dynamics_text.ts";
 import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
-import { memoryLimit, overLimit } from "../models/memory.ts";
 import { MAX_EVAL_LOOPS } from "./eval.ts";
-import { runTask, testProblems } from "../train/test_set.ts";
+import { analyzeCheckpoint, prepareCheckpointAnalysis } from "../train/analyze_checkpoint.ts";
 import {
   backendFlag,
   BLAS_HELP,
@@ -113,60 +111,33 @@ export async function analyzeCommand(args: string[]): Promise<number> {
 
   // Checked before any work: the task, the problems, the memory, --out.
   const active = await useBackend(backend);
-  const manifest = opened;
-  const config = opened.config;
-  const task = runTask(config, dir);
-  const set = await testProblems(flags.data as string | undefined, config, task, samples, {
+  const prepared = await prepareCheckpointAnalysis(dir, opened, {
+    samples,
+    loops,
+    rhoEvery,
+    rhoIters,
+    data: flags.data as string | undefined,
     skipUnfit: flags.skip_unfit === true,
-    checkpoint: dir,
+    backend: active,
   });
-  const sample = set.problems;
-  const memory = overLimit(
-    dynamicsMemory(manifest.model, sample.length, task.seqLen, loops),
-    memoryLimit(active),
-    active,
-    (key) => `--${key}`,
-  );
-  if (memory) {
-    throw new UsageError(`analyze: ${sample.length} problems at ${loops} loops ${memory}`);
-  }
   if (out) await ensureWritableDir("out", out);
 
-  const model = await opened.load();
-  let result: DynamicsResult;
-  const problems = sample.length;
-  const names = sample.map((p) => `${p.prompt}${p.answer}`);
   // Progress per loop (the rho estimates fall evenly, so loops measure the work).
   const progress = new Progress(dir, loops + 1);
+  let analysis;
   try {
-    result = await modelDynamics(model, task, sample, loops, {
-      rhoEvery,
-      rho: { maxIters: rhoIters },
-      onLoop: (t) => progress.advance(1, `loop ${t} of ${loops}`),
-    });
+    analysis = await analyzeCheckpoint(
+      prepared,
+      (t) => progress.advance(1, `loop ${t} of ${loops}`),
+    );
   } finally {
     progress.end();
-    model.dispose();
   }
-  const report = {
-    checkpoint: dir,
-    step: manifest.step,
-    train_loops: config.loops,
-    loop_sampler: config.loop_sampler,
-    data: typeof flags.data === "string" ? flags.data : "held-out",
-    samples: problems,
-    ...(flags.skip_unfit ? { skipped_unfit: set.skipped.length } : {}),
-    loops,
-    positions: "answer positions, teacher-forced",
-    pca_position: result.pcaPosition,
-    pca_explained: result.pca.explained,
-    points: result.points,
-    pca: Array.from(
-      { length: result.rows },
-      (_, r) => result.pca.coords.slice(r * (loops + 1), (r + 1) * (loops + 1)),
-    ),
-  };
-  const head = `checkpoint ${dir} (step ${manifest.step}, trained at ${config.loops} loops${
+  const { result, report } = analysis;
+  const config = prepared.config;
+  const problems = analysis.problems.length;
+  const names = analysis.problems.map((p) => `${p.prompt}${p.answer}`);
+  const head = `checkpoint ${dir} (step ${opened.step}, trained at ${config.loops} loops${
     config.loop_sampler !== "fixed" ? `, ${config.loop_sampler} sampler` : ""
   }), ${problems} problems, ${loops} loops; means over answer positions`;
   if (flags.json) console.log(JSON.stringify(report));

@@ -113,3 +113,10 @@ export {
   prepareCheckpointEvaluation,
   type PreparedEvaluation,
 } from "./evaluate_checkpoint.ts";
+export {
+  analyzeCheckpoint,
+  type CheckpointAnalysis,
+  type CheckpointAnalysisOptions,
+  prepareCheckpointAnalysis,
+  type PreparedAnalysis,
+} from "./analyze_checkpoint.ts";
