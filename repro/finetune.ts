@@ -248,6 +248,17 @@ async function modelResult(
   }
 }
 
+// An arm starts from the base of its own output folder: a saved arm whose
+// folder has moved (e.g. committed under docs/results/) still matches.
+function relocated(saved: unknown, config: TrainConfig): unknown {
+  const init = (saved as { init?: unknown })?.init;
+  const fromBase = (path: unknown) =>
+    typeof path === "string" && path.replace(/\/+$/, "").endsWith(`/${FINETUNE_BASE_DIR}`);
+  return fromBase(init) && fromBase(config.init)
+    ? { ...saved as object, init: config.init }
+    : saved;
+}
+
 async function savedResult(
   path: string,
   config: TrainConfig,
@@ -261,7 +272,8 @@ async function savedResult(
     return null;
   }
   const grid = FINETUNE_PROFILE_SPECS[profile].grid;
-  const same = sameConfig(saved.config, config) && saved.sweep?.[0]?.total === testProblems &&
+  const same = sameConfig(relocated(saved.config, config), config) &&
+    saved.sweep?.[0]?.total === testProblems &&
     saved.sweep.map((p) => p.depth).join() === grid.join();
   return same ? saved : null;
 }

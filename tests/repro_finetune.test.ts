@@ -121,6 +121,18 @@ Deno.test({
       assertMatch(md, /## The paper's metrics/);
       assert((await Deno.readTextFile(`${out}/accuracy.svg`)).startsWith("<svg"));
       assert((await Deno.readTextFile(`${out}/steps.svg`)).startsWith("<svg"));
+      // A moved output folder (as committed under docs/results/) still reports
+      // from its saved results: the arms' init is the base of their own folder.
+      const moved = `${out}-moved`;
+      await Deno.rename(out, moved);
+      try {
+        const again = await cli("repro", "--profile", "finetune-micro", "--out", moved, "--report");
+        assertEquals(again.code, 0, again.stderr);
+        const m: FinetuneResult = JSON.parse(await Deno.readTextFile(`${moved}/results.json`));
+        assertEquals([m.missing, m.models.length], [[], r.models.length]);
+      } finally {
+        await Deno.rename(moved, out);
+      }
     } finally {
       await Deno.remove(out, { recursive: true });
     }
