@@ -30,6 +30,7 @@ export {
 } from "./wasm/threads.ts";
 export { useFastWasmKernels } from "./wasm/install.ts";
 export { setWasmProductOptions, type WasmProductOptions } from "./wasm/matmul.ts";
+export { fusedAttentionFromEnv } from "./wasm/attention.ts";
 export { SIMD_MATMUL_SIGNATURES, type SimdMatMul, simdMatMul } from "./wasm/simd_matmul.ts";
 export type { KernelExports, NumberArgs, Signature } from "./wasm/asm.ts";
 export { registerWebgpuMatMul, WEBGPU_MATMUL_ENV, webgpuMatMulFromEnv } from "./webgpu/matmul.ts";

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.ts";
 import { norm, type NormParams, residual } from "./norm.ts";
 import { gelu } from "../ops/gelu.ts";
-import { matmul, matmulTransposed } from "../ops/matmul.ts";
+import { attend, causalSelfAttention, mergeHeads, splitHeads } from "../ops/attention.ts";
 import { dense, dropout } from "./ops.ts";
 import type { Params } from "./params.ts";
 
@@ -36,21 +36,6 @@ export function normParams(params: Params, name: string): NormParams {
 }
 
 /**
- * Additive causal mask [Tq, Tk] for queries at positions `offset .. offset+Tq-1`
- * over keys at positions `0 .. Tk-1`: 0 where the key is not after the
- * query, -1e9 where it is.
- */
-export function causalMask(tq: number, tk = tq, offset = tk - tq): tf.Tensor2D {
-  // Filled here and uploaded: built from tfjs ops it cost five kernels per
-  // loop (wasm's Greater alone ~0.6 ms on [16, 16]).
-  const values = new Float32Array(tq * tk);
-  for (let i = 0; i < tq; i++) {
-    values.fill(-1e9, i * tk + Math.max(0, offset + i + 1), (i + 1) * tk);
-  }
-  return tf.tensor2d(values, [tq, tk]);
-}
-
-/**
  * Keys and values of earlier positions for one attention layer at one loop
  * ([H*B, T, dh] each, head-major), so decoding a new token costs one position. The
  * attention call replaces them with the extended tensors; the caller owns
@@ -72,16 +57,11 @@ export function attention(
   cache?: KVEntry,
   dropProbs?: (p: tf.Tensor) => tf.Tensor,
 ): tf.Tensor {
-  const [b, t, d] = x.shape;
-  const h = c.n_heads, dh = d / h;
+  const h = c.n_heads;
   const qkv = dense(x, param(params, `${prefix}.wqkv`), param(params, `${prefix}.bqkv`));
-  // [B, T, 3H, dh] -> [3H, B, T, dh], split into q, k, v of [H*B, T, dh].
-  // Head-major, so the split takes three contiguous blocks (wasm slices
-  // strided blocks row by row, ~10x slower), and a rank-4 transpose (wasm's
-  // rank-5 transpose is ~600x slower). Attention is per (head, batch) pair,
-  // so the order of that axis is free.
-  const heads = tf.transpose(qkv.reshape([b, t, 3 * h, dh]), [2, 0, 1, 3]);
-  let [q, k, v] = tf.split(heads, 3, 0).map((z) => z.reshape([h * b, t, dh]));
+  const wo = param(params, `${prefix}.wo`), bo = param(params, `${prefix}.bo`);
+  if (!cache && !dropProbs) return dense(causalSelfAttention(qkv, h), wo, bo);
+  let [q, k, v] = splitHeads(qkv, h);
   if (cache) {
     if (cache.k && cache.v) {
       k = tf.concat([cache.k, k], 1);
@@ -90,13 +70,7 @@ export function attention(
     cache.k = k;
     cache.v = v;
   }
-  const tk = k.shape[1]!;
-  const scores = tf.mul(matmulTransposed(q, k), 1 / Math.sqrt(dh));
-  const masked = t === 1 ? scores : tf.add(scores, causalMask(t, tk)); // one new token sees all
-  const probs = tf.softmax(masked);
-  const mixed = matmul(dropProbs ? dropProbs(probs) : probs, v); // [H*B, T, dh]
-  const merged = tf.transpose(mixed.reshape([h, b, t, dh]), [1, 2, 0, 3]).reshape([b, t, d]);
-  return dense(merged, param(params, `${prefix}.wo`), param(params, `${prefix}.bo`));
+  return dense(mergeHeads(attend(q, k, v, dropProbs), h, x.shape[0]), wo, bo);
 }
 
 /** The GELU MLP `W2 gelu(W1 x + b1) + b2`. */

@@ -22,6 +22,12 @@ export interface ProductTraits {
    * `transposeB` in batched ones (the toolkit's wasm kernels).
    */
   readonly freeTransposes: boolean;
+  /**
+   * `transposeB` costs nothing in single products too (a native BLAS takes
+   * either flag); read at every product, so a backend may answer with a
+   * getter that follows its current product path.
+   */
+  readonly freeTransposeB?: boolean;
 }
 
 const PLAIN: ProductTraits = { ownGradient: false, freeTransposes: false };
@@ -54,7 +60,8 @@ function productAT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 
 /** `a b^T` (last two axes), by the flag where that is free, else by an explicit transpose. */
 function productBT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (a.rank === 3 && productTraits().freeTransposes) {
+  const traits = productTraits();
+  if (traits.freeTransposeB || (a.rank === 3 && traits.freeTransposes)) {
     return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true);
   }
   return tf.matMul(a as tf.Tensor3D, transposeLast(b) as tf.Tensor3D);

@@ -52,3 +52,19 @@ export {
   fusedAdamWReady,
   registerAdamWKernel,
 } from "./adamw.ts";
+export {
+  attend,
+  ATTENTION,
+  ATTENTION_GRAD,
+  type AttentionFits,
+  attentionJvp,
+  attentionPath,
+  attentionReference,
+  causalMask,
+  causalSelfAttention,
+  fusedAttentionFits,
+  mergeHeads,
+  registerAttentionKernels,
+  setFusedAttention,
+  splitHeads,
+} from "./attention.ts";

@@ -8,7 +8,7 @@ import {
   NORM_TYPES,
   PAPER_MODEL,
 } from "../models/config.ts";
-import { causalMask } from "../models/layer.ts";
+import { causalMask } from "../ops/attention.ts";
 import { LoopedLM } from "../models/looped.ts";
 import { paramSpecs } from "../models/params.ts";
 import { maxAbsDiff, values } from "./_backend.ts";

@@ -22,6 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { nativeBlasStatus } from "../backends/native/blas.ts";
+import { attentionPath } from "../ops/attention.ts";
 import { wasmKernelThreads } from "../backends/wasm/threads.ts";
 import { LoopedLM } from "../models/looped.ts";
 import type { ModelConfig } from "../models/config.ts";
@@ -120,7 +121,11 @@ function computedBy(): Record<string, unknown> {
     tfjs: tf.version.tfjs,
     // On wasm the products run natively (BLAS) or on the toolkit's kernels.
     ...(backend === "wasm"
-      ? { wasm_kernel_threads: wasmKernelThreads(), products: nativeBlasStatus() }
+      ? {
+        wasm_kernel_threads: wasmKernelThreads(),
+        products: nativeBlasStatus(),
+        attention: attentionPath(),
+      }
       : {}),
   };
 }

@@ -32,6 +32,7 @@ export const OP = {
   i32LeU: 0x4d,
   i32GeU: 0x4f,
   i32Add: 0x6a,
+  i32Sub: 0x6b,
   i32And: 0x71,
   i32Mul: 0x6c,
   f32Sqrt: 0x91,
@@ -39,6 +40,7 @@ export const OP = {
   f32Sub: 0x93,
   f32Mul: 0x94,
   f32Div: 0x95,
+  f32Max: 0x97,
   f32ConvertI32U: 0xb3,
   f32ReinterpretI32: 0xbe,
   miscPrefix: 0xfc,
@@ -130,6 +132,8 @@ export const set = <T extends ValueType>(i: Local<T>): Code => [OP.localSet, ...
 export const i32 = (n: number): I32 => expr([OP.i32Const, ...sleb(n)]);
 /** `x + y` (i32). */
 export const add = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32Add]);
+/** `x - y` (i32). */
+export const sub = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32Sub]);
 /** `x * y` (i32). */
 export const mul = (x: I32, y: I32): I32 => expr([...x, ...y, OP.i32Mul]);
 /** `x >= y` (i32, unsigned): 1 or 0. */
@@ -168,6 +172,18 @@ export const f32Store = (addr: I32, value: F32): Code => [
   OP.f32Store,
   ...memarg(0),
 ];
+/** `x + y` (f32). */
+export const fAdd = (x: F32, y: F32): F32 => expr([...x, ...y, OP.f32Add]);
+/** `x - y` (f32). */
+export const fSub = (x: F32, y: F32): F32 => expr([...x, ...y, OP.f32Sub]);
+/** `x * y` (f32). */
+export const fMul = (x: F32, y: F32): F32 => expr([...x, ...y, OP.f32Mul]);
+/** `x / y` (f32). */
+export const fDiv = (x: F32, y: F32): F32 => expr([...x, ...y, OP.f32Div]);
+/** `max(x, y)` (f32). */
+export const fMax = (x: F32, y: F32): F32 => expr([...x, ...y, OP.f32Max]);
+/** The float32 whose bits are the i32 `bits` (how a kernel takes a float argument). */
+export const fromBits = (bits: I32): F32 => expr([...bits, OP.f32ReinterpretI32]);
 /** `x * y + z` in float32 (two roundings, as wasm has no fused form in its base SIMD). */
 export const f32MulAdd = (x: F32, y: F32, z: F32): F32 =>
   expr([...z, ...x, ...y, OP.f32Mul, OP.f32Add]);
@@ -273,6 +289,21 @@ export function forLoop(
 ): Code {
   return [
     ...i32(0),
+    ...set(counter),
+    ...whileLoop(below(counter, limit), [...body, ...inc(counter, i32(step))]),
+  ];
+}
+
+/** `for (counter = start; counter < limit; counter += step) body`, for i32 locals `counter`, `limit`. */
+export function forRange(
+  counter: Local<"i32">,
+  start: I32,
+  limit: Local<"i32">,
+  body: Code,
+  step = 1,
+): Code {
+  return [
+    ...start,
     ...set(counter),
     ...whileLoop(below(counter, limit), [...body, ...inc(counter, i32(step))]),
   ];

@@ -179,7 +179,7 @@ function nativeProduct(
 /**
  * Replaces `BatchMatMul` (see the module notes) and declares its traits to
  * the ops layer: transposed operands are free (`transposeA` always,
- * `transposeB` in batched products).
+ * `transposeB` in batched products, and in single ones on the native BLAS).
  */
 export function replaceProductKernel(): void {
   replaceKernel("BatchMatMul", (args, original) => {
@@ -189,5 +189,12 @@ export function replaceProductKernel(): void {
     return nativeProduct(a, b, transposeA, transposeB, backend) ??
       simdProduct(a, b, transposeA, transposeB, backend) ?? original(args);
   });
-  declareProductTraits("wasm", { ownGradient: true, freeTransposes: true });
+  declareProductTraits("wasm", {
+    ownGradient: true,
+    freeTransposes: true,
+    // Single products with a transposed b go native whenever the BLAS is on.
+    get freeTransposeB() {
+      return nativeBlas() !== null;
+    },
+  });
 }

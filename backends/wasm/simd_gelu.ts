@@ -31,33 +31,19 @@ import {
   type Local,
   mul,
   set,
-  type V128,
   v128Load,
   v128Store,
   vAbs,
   vAdd,
   vConst,
   vDiv,
-  vExp2Int,
   vGe,
-  vMax,
   vMul,
-  vNearest,
   vSelect,
   vSub,
 } from "./asm.ts";
 import { ERF_A, ERF_P } from "../../ops/erf.ts";
-
-const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720];
-const LN2_HI = 0.693145751953125; // ln 2 to 16 bits: n * LN2_HI is exact for |n| < 2^8
-const LN2_LO = 1.428606765330187e-6;
-
-/** `c0 + x (c1 + x (c2 + ...))` for the v128 local `x`. */
-function horner(x: Local<"v128">, coeffs: readonly number[]): V128 {
-  let code = vConst(coeffs[coeffs.length - 1]);
-  for (let i = coeffs.length - 2; i >= 0; i--) code = vAdd(vMul(code, get(x)), vConst(coeffs[i]));
-  return code;
-}
+import { horner, vExp } from "./simd_exp.ts";
 
 /** Locals and code shared by both kernels: `Phi(x)` and `exp(-x^2 / 2)` of the lanes at `x`. */
 class NormalCdf {
@@ -81,14 +67,7 @@ class NormalCdf {
       ...set(z),
       ...vDiv(vConst(1), vAdd(vConst(1), vMul(vConst(ERF_P), vAbs(get(z))))),
       ...set(t),
-      // exp(y), y = max(-z^2, -87)
-      ...vMax(vSub(vConst(0), vMul(get(z), get(z))), vConst(-87)),
-      ...set(r),
-      ...vNearest(vMul(get(r), vConst(Math.LOG2E))),
-      ...set(n),
-      ...vSub(vSub(get(r), vMul(get(n), vConst(LN2_HI))), vMul(get(n), vConst(LN2_LO))),
-      ...set(r),
-      ...vMul(horner(r, EXP_TAYLOR), vExp2Int(get(n))),
+      ...vExp(vSub(vConst(0), vMul(get(z), get(z))), r, n),
       ...set(this.gauss),
       // q = 1 - erf(|z|) = t poly(t) exp(-z^2); Phi = z >= 0 ? 1 - q / 2 : q / 2
       ...vMul(vMul(get(t), horner(t, ERF_A)), vMul(get(this.gauss), vConst(0.5))),
