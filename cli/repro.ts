@@ -14,6 +14,7 @@ import {
 } from "../repro/arms.ts";
 import { wasmKernelThreads } from "../backends/wasm/threads.ts";
 import { nativeBlasStatus, productPathLine } from "../backends/native/blas.ts";
+import { attentionPath } from "../ops/attention.ts";
 import {
   reproAccuracySvg,
   reproDynamicsSvg,
@@ -371,7 +372,7 @@ async function provenance(backend: string): Promise<Record<string, unknown>> {
     commit,
     backend,
     kernels: backend === "wasm" ? "toolkit wasm SIMD" : backend,
-    ...(backend === "wasm" ? { products: nativeBlasStatus() } : {}),
+    ...(backend === "wasm" ? { products: nativeBlasStatus(), attention: attentionPath() } : {}),
     wasm_threads: backend === "wasm" ? wasmKernelThreads() : undefined,
     deno: Deno.version.deno,
   };

@@ -170,10 +170,20 @@ export function productPathOf(provenance: Record<string, unknown> | undefined): 
   return provenance?.kernels === "toolkit wasm SIMD" ? "wasm" : String(provenance?.backend);
 }
 
+/**
+ * Which path computed a run's attention: `fused` (the backend's kernel) or
+ * `reference` (tfjs ops; also what results from before the fused kernel
+ * recorded).
+ */
+export function attentionPathOf(provenance: Record<string, unknown> | undefined): string {
+  return String(provenance?.attention ?? "reference");
+}
+
 // Runs of one study are computed on one path: a finished run on another
 // path than this process's is an error before anything trains.
 async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: readonly number[]) {
   const here = productPathOf(o.provenance);
+  const attentionHere = attentionPathOf(o.provenance);
   for (const arm of arms) {
     for (const seed of seeds) {
       let saved: ArmResult;
@@ -185,6 +195,18 @@ async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: reado
         continue;
       }
       const there = productPathOf(saved.provenance);
+      const attentionThere = attentionPathOf(saved.provenance);
+      if (saved.provenance && attentionThere !== attentionHere) {
+        throw new InputError(
+          `${o.outDir}: ${arm.id} seed ${seed} was computed with ${attentionThere} attention and ` +
+            `this process computes it with ${attentionHere}; runs of one study must not mix paths ` +
+            `(${
+              attentionThere === "reference"
+                ? "set STARS_FUSED_ATTENTION=off"
+                : "unset STARS_FUSED_ATTENTION"
+            }, or a new --out)`,
+        );
+      }
       if (saved.provenance && there !== here) {
         throw new InputError(
           `${o.outDir}: ${arm.id} seed ${seed} was computed with ${there} matrix products and ` +

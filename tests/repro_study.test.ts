@@ -222,5 +222,21 @@ Deno.test("the study-micro profile runs end to end with 2 seeds: table, bands, s
   );
   assertStringIncludes((err as Error).message, "add --blas off");
   assertEquals(productPathOf({ products: { products: "wasm" } }), "wasm");
+  // ... and runs from before the fused attention refuse a process running it.
+  await Deno.writeTextFile(
+    saved,
+    JSON.stringify({ ...old, provenance: { products: { products: "native" } } }),
+  );
+  const mixed = await assertRejects(() =>
+    runRepro({
+      profile: "study-micro",
+      outDir: dir,
+      testProblems,
+      arms: ["F-pre"],
+      provenance: { products: { products: "native" }, attention: "fused" },
+    })
+  );
+  assertStringIncludes((mixed as Error).message, "reference attention");
+  assertStringIncludes((mixed as Error).message, "STARS_FUSED_ATTENTION=off");
   await Deno.remove(dir, { recursive: true });
 });
