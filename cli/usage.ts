@@ -138,7 +138,7 @@ export function parseFlags(args: string[], flags: FlagSet): Record<string, unkno
   });
   if (parsed._.length) throw new UsageError(`unexpected argument "${parsed._[0]}"`);
   for (const key of flags.strings) {
-    const v = parsed[key];
+    const v: unknown = parsed[key];
     if (Array.isArray(v)) throw new UsageError(`flag --${key} given more than once`);
     if (v === "" && args.some((a) => a === `--${key}` || a === `--${key.replaceAll("_", "-")}`)) {
       throw new UsageError(`flag --${key} needs a value`);

@@ -31,7 +31,7 @@ Deno.test("paper data: the 4-digit test file matches our format", async () => {
 const GOOD = '{"num1": 12, "num2": 34, "sum": 46, "expression": "12 + 34", "answer": 46}';
 
 function errorOf(text: string): string {
-  return assertThrows(() => parseArithmeticJsonl(text, "data.jsonl")).message;
+  return assertThrows(() => parseArithmeticJsonl(text, "data.jsonl"), Error).message;
 }
 
 Deno.test("paper data: blank lines are fine", () => {
@@ -75,7 +75,7 @@ Deno.test("paper data: malformed lines name the file and line", () => {
 
 Deno.test("paper data: a fixture file reports its path", async () => {
   const url = new URL("./fixtures/tasks_bad.jsonl", import.meta.url);
-  const err = await assertRejects(() => loadArithmeticJsonl(url));
+  const err = await assertRejects(() => loadArithmeticJsonl(url), Error);
   assert(err.message.endsWith("tasks_bad.jsonl:2: sum 5 != num1 + num2 = 4"));
   assert(err.message.includes("/tests/fixtures/"));
 });

@@ -89,50 +89,87 @@ export function assertMatch(actual: string, expected: RegExp, msg?: string): voi
   if (!expected.test(actual)) fail(`expected "${actual}" to match ${expected}`, msg);
 }
 
-type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+// deno-lint-ignore no-explicit-any
+type ErrorClass<E extends Error> = abstract new (...args: any[]) => E;
 
 function checkError<E extends Error>(
   error: unknown,
-  ErrorClass?: ErrorClass<E>,
+  ErrorClass: ErrorClass<E>,
   msgIncludes?: string,
   msg?: string,
 ): E {
-  if (ErrorClass && !(error instanceof ErrorClass)) {
-    fail(`expected error of class ${ErrorClass.name}, got ${String(error)}`, msg);
+  if (!(error instanceof Error)) fail(`a non-Error object was thrown: ${String(error)}`, msg);
+  if (!(error instanceof ErrorClass)) {
+    fail(`expected error of class ${ErrorClass.name}, got ${error.name}: ${error.message}`, msg);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  if (msgIncludes !== undefined && !message.includes(msgIncludes)) {
-    fail(`expected error message to include "${msgIncludes}", got "${message}"`, msg);
+  if (msgIncludes !== undefined && !error.message.includes(msgIncludes)) {
+    fail(`expected error message to include "${msgIncludes}", got "${error.message}"`, msg);
   }
   return error as E;
 }
 
-/** Asserts that `fn` throws (optionally an `ErrorClass` whose message includes `msgIncludes`). */
+// The second argument is an error class or, as in @std/assert, the message.
+function classOrMessage<E extends Error>(
+  second: ErrorClass<E> | string | undefined,
+  third: string | undefined,
+  fourth: string | undefined,
+): { ErrorClass?: ErrorClass<E>; msgIncludes?: string; msg?: string } {
+  if (typeof second === "string") return { msg: second };
+  if (second === undefined) return { msg: fourth ?? third };
+  return { ErrorClass: second, msgIncludes: third, msg: fourth };
+}
+
+/**
+ * Asserts that `fn` throws and returns what it threw; with an `ErrorClass`,
+ * that it is an instance of it whose message includes `msgIncludes`.
+ * Without one the result is `unknown`, as in `@std/assert`.
+ */
+export function assertThrows(fn: () => unknown, msg?: string): unknown;
+/** Asserts that `fn` throws an `ErrorClass` (whose message includes `msgIncludes`), and returns it. */
 export function assertThrows<E extends Error = Error>(
   fn: () => unknown,
-  ErrorClass?: ErrorClass<E>,
+  ErrorClass: ErrorClass<E>,
   msgIncludes?: string,
   msg?: string,
-): E {
+): E;
+export function assertThrows<E extends Error = Error>(
+  fn: () => unknown,
+  second?: ErrorClass<E> | string,
+  msgIncludes?: string,
+  msg?: string,
+): unknown {
+  const o = classOrMessage(second, msgIncludes, msg);
   try {
     fn();
   } catch (error) {
-    return checkError(error, ErrorClass, msgIncludes, msg);
+    return o.ErrorClass ? checkError(error, o.ErrorClass, o.msgIncludes, o.msg) : error;
   }
-  return fail("expected function to throw", msg);
+  return fail("expected function to throw", o.msg);
 }
 
-/** Asserts that the promise returned by `fn` rejects. */
-export async function assertRejects<E extends Error = Error>(
+/**
+ * Asserts that the promise `fn` returns rejects, and returns the reason;
+ * with an `ErrorClass`, as {@linkcode assertThrows}.
+ */
+export function assertRejects(fn: () => PromiseLike<unknown>, msg?: string): Promise<unknown>;
+/** Asserts that the promise `fn` returns rejects with an `ErrorClass`, and returns it. */
+export function assertRejects<E extends Error = Error>(
   fn: () => PromiseLike<unknown>,
-  ErrorClass?: ErrorClass<E>,
+  ErrorClass: ErrorClass<E>,
   msgIncludes?: string,
   msg?: string,
-): Promise<E> {
+): Promise<E>;
+export async function assertRejects<E extends Error = Error>(
+  fn: () => PromiseLike<unknown>,
+  second?: ErrorClass<E> | string,
+  msgIncludes?: string,
+  msg?: string,
+): Promise<unknown> {
+  const o = classOrMessage(second, msgIncludes, msg);
   try {
     await fn();
   } catch (error) {
-    return checkError(error, ErrorClass, msgIncludes, msg);
+    return o.ErrorClass ? checkError(error, o.ErrorClass, o.msgIncludes, o.msg) : error;
   }
-  return fail("expected promise to reject", msg);
+  return fail("expected promise to reject", o.msg);
 }

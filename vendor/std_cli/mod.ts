@@ -194,6 +194,8 @@ function setPath(
   value: unknown,
   append = false,
 ): void {
+  // As @std/cli: a path through `__proto__` or `constructor` is dropped.
+  if (path.some((part) => part === "__proto__" || part === "constructor")) return;
   let object = root;
   for (const part of path.slice(0, -1)) {
     const inner = getOwn(object, part);
