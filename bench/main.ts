@@ -134,17 +134,25 @@ if (backend === "wasm") {
   });
 }
 
-// 5. The STARS penalty's overhead (K = 1), as a ratio within each framework.
+// 5. The STARS penalty's overhead (K = 1), as a ratio within each framework:
+//    with and without it in alternating rounds, the median of each (a busy
+//    machine slows both alike).
 const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };
-const withPenalty = await stepTime(BENCH_SMALL, { steps: 10, warmup: 2, penalty });
+const rounds = { with: [] as number[], without: [] as number[] };
+for (let r = 0; r < 3; r++) {
+  rounds.without.push(await stepTime(BENCH_SMALL, { steps: 5, warmup: 2 }));
+  rounds.with.push(await stepTime(BENCH_SMALL, { steps: 5, warmup: 2, penalty }));
+}
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const withPenalty = median(rounds.with), withoutPenalty = median(rounds.without);
 const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"], device);
 report({
   bench: "penalty_overhead",
   config: { ...BENCH_SMALL, reg_iters: 1, reg_mode: "jvp" },
   backend,
   ms_per_step: round(withPenalty, 1),
-  ms_per_step_without: round(plain, 1),
-  overhead_ratio: round(withPenalty / plain),
+  ms_per_step_without: round(withoutPenalty, 1),
+  overhead_ratio: round(withPenalty / withoutPenalty),
   ...("ms" in torchPenalty && "ms" in torchPlain
     ? {
       torch_ms_per_step: torchPenalty.ms,
