@@ -68,3 +68,5 @@ export {
   type StepsSpreadTable,
   stepsTableSpread,
 } from "./finetune_metrics.ts";
+export { runProvenance } from "./provenance.ts";
+export { finetuneReportFiles, reproReportFiles } from "./report_files.ts";

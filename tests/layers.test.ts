@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   eval: ["models", "ops", "regularizers", "tasks", "utils"],
   train: ["backends", "eval", "models", "ops", "regularizers", "tasks", "utils"],
   plots: ["eval"],
-  repro: ["backends", "eval", "models", "plots", "regularizers", "tasks", "train", "utils"],
+  repro: ["backends", "eval", "models", "ops", "plots", "regularizers", "tasks", "train", "utils"],
 };
 
 /** Relative specifiers of a module's import and export statements (not its doc examples). */
