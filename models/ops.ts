@@ -1,23 +1,14 @@
 /**
- * Small tensor helpers the model is built from: a dense layer on the ops
- * layer's product, and dropout and initial weights drawn from the toolkit's
+ * Small tensor helpers the model is built from: the ops layer's dense
+ * layer, and dropout and initial weights drawn from the toolkit's
  * own seeded generator (reproducible on every backend).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../utils/rng.ts";
-import { matmul } from "../ops/matmul.ts";
 
-/**
- * `x @ w + b` over the last axis of `x`, for any leading shape.
- */
-export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const lead = x.shape.slice(0, -1) as number[];
-  const y = matmul(x.reshape([-1, x.shape[x.rank - 1]]), w);
-  const out = b ? tf.add(y, b) : y;
-  return out.reshape([...lead, w.shape[1] as number]);
-}
+export { dense } from "../ops/dense.ts";
 
 /**
  * Inverted dropout with an explicit seed, so runs replay exactly. The mask

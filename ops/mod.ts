@@ -68,3 +68,11 @@ export {
   setFusedAttention,
   splitHeads,
 } from "./attention.ts";
+export {
+  DENSE,
+  dense,
+  DENSE_GRAD,
+  denseReference,
+  fusedDenseReady,
+  registerDenseKernels,
+} from "./dense.ts";

@@ -2,8 +2,8 @@
  * The wasm backend's kernels: faster versions of eight tfjs-wasm kernels in
  * place of tfjs's own (copies.ts, sum.ts, matmul.ts), each removing a cost
  * the profile of a training step showed (docs/performance.md), and the
- * toolkit's fused LayerNorm, GELU, AdamW and attention (layer_norm.ts,
- * gelu.ts, adamw.ts, attention.ts) registered into the ops layer.
+ * toolkit's fused LayerNorm, GELU, AdamW, attention and dense layer
+ * (layer_norm.ts, gelu.ts, adamw.ts, attention.ts, dense.ts) registered into the ops layer.
  *
  * Results equal tfjs's own kernels within float32 rounding (the order of
  * additions differs); `tests/wasm_kernels.test.ts` compares them.
@@ -12,6 +12,7 @@
  */
 import { registerWasmAdamW } from "./adamw.ts";
 import { registerWasmAttention } from "./attention.ts";
+import { registerWasmDense } from "./dense.ts";
 import { replaceCopyKernels } from "./copies.ts";
 import { registerWasmGelu } from "./gelu.ts";
 import { registerWasmLayerNorm } from "./layer_norm.ts";
@@ -41,5 +42,6 @@ export function useFastWasmKernels(): void {
   registerWasmGelu();
   registerWasmAdamW();
   registerWasmAttention();
+  registerWasmDense();
   installed = true;
 }

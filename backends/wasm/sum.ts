@@ -14,13 +14,19 @@ import { simdMatMul } from "./simd_matmul.ts";
 const kernelsOf = perHeap(simdMatMul);
 
 /**
- * The column sums of `x` read as a `[rows, cols]` matrix, shape [1, 1, cols]:
+ * The column sums of `x` read as a `[rows, cols]` matrix, shape [1, 1, cols]
+ * (or `shape`):
  * the product `ones[1, rows] @ x`, or a float64 loop where the SIMD kernels
  * are out of reach.
  */
-function sumRows(x: tf.TensorInfo, rows: number, backend: WasmBackend): tf.TensorInfo {
+export function sumRows(
+  x: tf.TensorInfo,
+  rows: number,
+  backend: WasmBackend,
+  shape?: number[],
+): tf.TensorInfo {
   const cols = tf.util.sizeFromShape(x.shape) / rows;
-  const out = backend.makeOutput([1, 1, cols], "float32");
+  const out = backend.makeOutput(shape ?? [1, 1, cols], "float32");
   const kernels = kernelsOf(backend);
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   if (kernels) {
