@@ -153,6 +153,17 @@ export function blasThreads(): number {
   return n;
 }
 
+// Each library is opened once per process and kept: turning native products
+// off and on again (setNativeBlas) reuses it rather than opening it anew and
+// dropping the old handle, whose release could unload OpenBLAS while its
+// threads live.
+const opened = new Map<string, ReturnType<typeof openLibrary>>();
+const openLibrary = (library: string) => Deno.dlopen(library, { cblas_sgemm: SGEMM, ...OPTIONAL });
+function openOnce(library: string): ReturnType<typeof openLibrary> {
+  if (!opened.has(library)) opened.set(library, openLibrary(library));
+  return opened.get(library)!;
+}
+
 function load(): { blas: NativeBlas | null; path: ProductPath } {
   const mode = choice ?? env("STARS_BLAS") ?? "auto";
   if (mode !== "auto" && mode !== "on" && mode !== "off") {
@@ -179,7 +190,7 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
   for (const library of named ? [named] : CANDIDATES) {
     let lib;
     try {
-      lib = Deno.dlopen(library, { cblas_sgemm: SGEMM, ...OPTIONAL });
+      lib = openOnce(library);
     } catch (e) {
       errors.push(`${library}: ${(e as Error).message.split("\n")[0]}`);
       continue;
