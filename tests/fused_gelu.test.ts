@@ -10,6 +10,7 @@ import { gpuAdapter, useBackend } from "../backends/select.ts";
 import { fusedGeluReady } from "../ops/gelu.ts";
 import { gelu } from "../ops/gelu.ts";
 import { maxAbsDiff } from "./_backend.ts";
+import { simdGelu } from "../backends/wasm/simd_gelu.ts";
 
 const BACKENDS = ["wasm", ...(await gpuAdapter() ? ["webgpu" as const] : [])] as const;
 
@@ -52,3 +53,23 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+Deno.test("simd gelu: the unrolled blocks and the tail give each block what it gives alone", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const heap = new Float32Array(memory.buffer);
+  const n = 4 * 19; // four unrolled iterations of 16 lanes, then three lone blocks
+  for (let i = 0; i < n; i++) heap[i] = 3 * Math.sin(1.3 * i);
+  for (let i = 0; i < n; i++) heap[n + i] = Math.cos(0.7 * i); // dy
+  const k = simdGelu(memory);
+  const [x, dy, y, dx, one] = [0, n, 2 * n, 3 * n, 4 * n].map((f) => 4 * f);
+  k.forward(x, y, n);
+  k.backward(dy, x, dx, n);
+  for (let b = 0; b < n; b += 4) {
+    k.forward(x + 4 * b, one, 4);
+    assertEquals([...heap.slice(one / 4, one / 4 + 4)], [...heap.slice(y / 4 + b, y / 4 + b + 4)]);
+    k.backward(dy + 4 * b, x + 4 * b, one, 4);
+    assertEquals([...heap.slice(one / 4, one / 4 + 4)], [
+      ...heap.slice(dx / 4 + b, dx / 4 + b + 4),
+    ]);
+  }
+});
