@@ -11,7 +11,7 @@
  */
 import { hasRealGpu, useBackend } from "../backends/select.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
-import { BENCH_SMALL, type BenchConfig, PAPER_BENCH, stepTime } from "./step_time.ts";
+import { BENCH_SMALL, type BenchConfig, median, PAPER_BENCH, stepTime } from "./step_time.ts";
 import { matmulGflops, trainingFlops } from "./ceiling.ts";
 import { sweepCacheBench } from "./sweep.ts";
 import { threadedStepTime } from "./threaded_step.ts";
@@ -143,7 +143,6 @@ for (let r = 0; r < 3; r++) {
   rounds.without.push(await stepTime(BENCH_SMALL, { steps: 5, warmup: 2 }));
   rounds.with.push(await stepTime(BENCH_SMALL, { steps: 5, warmup: 2, penalty }));
 }
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const withPenalty = median(rounds.with), withoutPenalty = median(rounds.without);
 const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"], device);
 report({

@@ -12,14 +12,13 @@ import {
   setBlasThreads,
   setNativeBlas,
 } from "../backends/native/blas.ts";
-import { type BenchConfig, stepTime } from "./step_time.ts";
+import { type BenchConfig, median, stepTime } from "./step_time.ts";
 
 /** Median step times per product path, in ms (null where native products are unavailable). */
 export async function productPathStepTimes(
   config: BenchConfig,
   rounds = 3,
 ): Promise<{ wasm: number; native: number | null; native1: number | null; threads: number }> {
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const threads = blasThreads();
   const native = nativeBlasStatus().products === "native";
   const times = { wasm: [] as number[], native: [] as number[], native1: [] as number[] };

@@ -10,16 +10,16 @@
 import type * as tf from "@tensorflow/tfjs";
 import { registerAttentionKernels } from "../../ops/attention.ts";
 import { float32Bits } from "./simd_layer_norm.ts";
-import { simdAttention } from "./simd_attention.ts";
+import { type SimdAttention, simdAttention } from "./simd_attention.ts";
 import { offsetOf, perHeap, type WasmBackend } from "./heap.ts";
 import { InputError } from "../../utils/errors.ts";
 
 // One module per head width, per heap.
-const modules = new Map<number, ReturnType<typeof perHeap<ReturnType<typeof simdAttention>>>>();
-const simdOf = (backend: WasmBackend, dh: number) => {
+const modules = new Map<number, (backend: WasmBackend) => SimdAttention | null>();
+function simdOf(backend: WasmBackend, dh: number): SimdAttention | null {
   if (!modules.has(dh)) modules.set(dh, perHeap((memory) => simdAttention(memory, dh)));
   return modules.get(dh)!(backend);
-};
+}
 
 /** The sizes of `qkv [B, T, 3 d]` with `heads` heads. */
 function sizes(qkv: tf.TensorInfo, heads: number) {

@@ -115,7 +115,7 @@ function classOrMessage<E extends Error>(
   fourth: string | undefined,
 ): { ErrorClass?: ErrorClass<E>; msgIncludes?: string; msg?: string } {
   if (typeof second === "string") return { msg: second };
-  if (second === undefined) return { msg: fourth ?? third };
+  if (second === undefined) return { msg: fourth }; // as @std/assert: no class, no message check
   return { ErrorClass: second, msgIncludes: third, msg: fourth };
 }
 
