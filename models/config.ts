@@ -2,7 +2,11 @@
  * The looped decoder's configuration: one plain object with snake_case keys,
  * as in the paper's code, so it round-trips through JSON configs and
  * checkpoints unchanged.
+ *
+ * @module
  */
+
+import { choiceKey, intKey, type KeyTable, numKey } from "../utils/config_keys.ts";
 
 /** Where the norms sit around each residual branch F (docs/design.md, section 1). */
 export const NORM_PLACEMENTS = [
@@ -60,6 +64,33 @@ export interface ModelConfig {
   /** Standard deviation of the normal weight initialisation. */
   init_std: number;
 }
+
+/**
+ * The model's run-config keys (all of {@linkcode ModelConfig} but
+ * `vocab_size`, which the task sets), each with its default, range and
+ * help, declared once. The defaults are the toolkit's small model
+ * ({@linkcode PAPER_MODEL} is the paper's).
+ */
+export const MODEL_KEYS: KeyTable<Omit<ModelConfig, "vocab_size">> = {
+  d_model: intKey(32, "width of the latent state", 1, 16384),
+  n_heads: intKey(4, "attention heads (must divide d_model)", 1, 1024),
+  d_ff: intKey(64, "MLP hidden width", 1, 65536),
+  n_layers: intKey(1, "transformer layers in the looped block", 1, 256),
+  prelude_layers: intKey(0, "layers before the loop", 0, 256),
+  coda_layers: intKey(0, "layers after the loop", 0, 256),
+  dropout: numKey(0, "dropout rate", 0, 0.99),
+  norm_placement: choiceKey("sandwich_dual", "norm placement", NORM_PLACEMENTS),
+  norm_type: choiceKey("layernorm", "norm type", NORM_TYPES),
+  injection: choiceKey("none", "input injection into each loop", INJECTIONS),
+  init_state: choiceKey("embedding", "initial loop state", INIT_STATES),
+  init_std: numKey(0.08, "std of the normal weight init", 0, Infinity, true),
+  max_seq_len: intKey(
+    0,
+    "positions of the model (0 = what the task needs; more lets a fine-tuning on longer problems keep its shape)",
+    0,
+    1 << 20,
+  ),
+};
 
 /** The paper's reference model for addition (docs/design.md, section 1). */
 export const PAPER_MODEL: ModelConfig = {

@@ -10,6 +10,7 @@ export {
   type InitState,
   type Injection,
   INJECTIONS,
+  MODEL_KEYS,
   type ModelConfig,
   NORM_PLACEMENTS,
   NORM_TYPES,

@@ -23,6 +23,7 @@
  */
 import { mixSeed, Rng } from "../utils/rng.ts";
 import {
+  LOOP_KEYS,
   type LoopDraw,
   type LoopKeys,
   type LoopSampler,
@@ -43,6 +44,7 @@ export {
   DEFAULT_HUGINN_SIGMA,
   type FixedLoops,
   type LogNormalLoops,
+  LOOP_KEYS,
   type LoopDraw,
   type LoopKeys,
   type LoopSampler,

@@ -59,6 +59,7 @@ export {
 } from "./jacobian_penalty.ts";
 export {
   DEFAULT_PENALTY_OPTIONS,
+  PENALTY_KEYS,
   penaltyFromOptions,
   type PenaltyOptions,
   REG_KINDS,
@@ -66,4 +67,4 @@ export {
   validatePenaltyOptions,
 } from "./penalty_options.ts";
 export { PENALTY_KINDS, type PenaltyKind, penaltyKind, registerPenalty } from "./penalties.ts";
-export { loopSpecFromKeys } from "./loop_sampler.ts";
+export { LOOP_KEYS, loopSpecFromKeys } from "./loop_sampler.ts";

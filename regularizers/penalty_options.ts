@@ -4,6 +4,14 @@
  *
  * @module
  */
+import {
+  checkKey,
+  choiceKey,
+  intKey,
+  type KeySpec,
+  type KeyTable,
+  numKey,
+} from "../utils/config_keys.ts";
 import type { PenaltyCompute } from "./jacobian_penalty.ts";
 import { PENALTY_KINDS, penaltyKind } from "./penalties.ts";
 import { type Probe, PROBES } from "./probes.ts";
@@ -38,6 +46,18 @@ export interface PenaltyOptions {
   reg_probe?: Probe;
 }
 
+/** {@linkcode PenaltyOptions} with the run config's defaults (penalty off), ranges and help. */
+export const PENALTY_KEYS: KeyTable<Required<PenaltyOptions>> = {
+  reg_weight: numKey(0, "penalty weight lambda (0 = off)", 0, 1),
+  reg_kind: choiceKey("spectral", "penalty", REG_KINDS as readonly RegKind[]),
+  reg_iters: intKey(1, "power-iteration steps K", 1, 1000),
+  reg_mode: choiceKey("jvp", "Jacobian products J v or J^T v", POWER_MODES),
+  reg_warmup: intKey(0, "steps before the penalty starts", 0, 1e9),
+  reg_samples: intKey(1, "Hutchinson probe vectors", 1, 1000),
+  reg_probe: choiceKey("gaussian", "Hutchinson probe distribution", PROBES),
+  reg_eps: numKey(0.1, "finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
+};
+
 /** The paper's settings: lambda 0.1, one JVP power step. */
 export const DEFAULT_PENALTY_OPTIONS: PenaltyOptions = {
   reg_weight: 0.1,
@@ -50,24 +70,11 @@ export const DEFAULT_PENALTY_OPTIONS: PenaltyOptions = {
   reg_probe: "gaussian",
 };
 
-function oneOf(key: string, value: unknown, allowed: readonly string[]): void {
-  if (!allowed.includes(value as string)) {
-    throw new RangeError(
-      `${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`,
-    );
-  }
-}
-
-function integerAtLeast(key: string, value: unknown, min: number): void {
-  if (!Number.isInteger(value) || (value as number) < min) {
-    throw new RangeError(`${key} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
-  }
-}
-
 /**
- * Checks the `reg_*` keys that are present, throwing a `RangeError` whose
- * message starts with the offending key, e.g.
- * `reg_iters must be an integer >= 1, got 0`.
+ * Checks the `reg_*` keys that are present against {@linkcode PENALTY_KEYS}
+ * (the run config's own check), throwing a `ConfigError` (an input error)
+ * that names the offending key, e.g.
+ * `config key "reg_iters" must be an integer >= 1, got 0`.
  *
  * @example
  * ```ts
@@ -76,25 +83,10 @@ function integerAtLeast(key: string, value: unknown, min: number): void {
  * ```
  */
 export function validatePenaltyOptions(options: Partial<PenaltyOptions>): void {
-  const o = options;
-  if (o.reg_weight !== undefined) {
-    const w = o.reg_weight;
-    if (typeof w !== "number" || !(w >= 0 && w <= 1)) {
-      throw new RangeError(`reg_weight must be >= 0 and <= 1, got ${JSON.stringify(w)}`);
-    }
+  for (const [key, value] of Object.entries(options)) {
+    const spec = (PENALTY_KEYS as Record<string, KeySpec>)[key];
+    if (spec && value !== undefined) checkKey(key, spec, value);
   }
-  if (o.reg_iters !== undefined) integerAtLeast("reg_iters", o.reg_iters, 1);
-  if (o.reg_mode !== undefined) oneOf("reg_mode", o.reg_mode, POWER_MODES);
-  if (o.reg_warmup !== undefined) integerAtLeast("reg_warmup", o.reg_warmup, 0);
-  if (o.reg_kind !== undefined) oneOf("reg_kind", o.reg_kind, REG_KINDS);
-  if (o.reg_eps !== undefined) {
-    const e = o.reg_eps;
-    if (typeof e !== "number" || !(e > 0) || !Number.isFinite(e)) {
-      throw new RangeError(`reg_eps must be a finite number > 0, got ${JSON.stringify(e)}`);
-    }
-  }
-  if (o.reg_samples !== undefined) integerAtLeast("reg_samples", o.reg_samples, 1);
-  if (o.reg_probe !== undefined) oneOf("reg_probe", o.reg_probe, PROBES);
 }
 
 /**

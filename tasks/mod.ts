@@ -18,6 +18,7 @@
 export * from "./task.ts";
 export * from "./tokenizer.ts";
 export * from "./arithmetic_task.ts";
+export * from "./arithmetic_keys.ts";
 export * from "./arithmetic.ts";
 export * from "./split.ts";
 export * from "./generate.ts";
@@ -25,5 +26,6 @@ export * from "./paper_data.ts";
 export * from "./json_text.ts";
 export * from "./batch.ts";
 export * from "./chain.ts";
+export * from "./chain_keys.ts";
 export * from "./math/mod.ts";
 export * from "./registry.ts";

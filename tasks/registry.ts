@@ -14,43 +14,19 @@
  *
  * @module
  */
-import { arithmeticTask } from "./arithmetic_task.ts";
-import { type ChainOp, chainTask } from "./chain.ts";
-import { loadMathDataTaskSync, mathTask } from "./math/math_task.ts";
+import type { KeySpec } from "../utils/config_keys.ts";
+import { ARITHMETIC_KEYS, type ArithmeticKeys, arithmeticTaskFromKeys } from "./arithmetic_keys.ts";
+import { CHAIN_KEYS, type ChainKeys, chainTaskFromKeys, checkChainKeys } from "./chain_keys.ts";
+import { checkMathKeys, MATH_KEYS, type MathKeys, mathTaskFromKeys } from "./math/math_keys.ts";
 import type { Task } from "./task.ts";
 
-/** A run's task keys, as the registry's entries read them (absent keys take their defaults). */
-export interface TaskKeys {
+/**
+ * A run's task keys, as the registry's entries read them: `task`, and the
+ * built-in tasks' keys (absent keys take their defaults).
+ */
+export interface TaskKeys extends Partial<ArithmeticKeys & MathKeys & ChainKeys> {
   /** The task's name. */
   readonly task: string;
-  /** Arithmetic: digits per operand (default 4). */
-  readonly digits?: number;
-  /** Arithmetic: answers written reversed (default true). */
-  readonly reverse?: boolean;
-  /** Math: fewest reasoning steps (default 2). */
-  readonly steps_min?: number;
-  /** Math: most reasoning steps (default 4). */
-  readonly steps_max?: number;
-  /** Math: a GSM8K or MATH JSON-lines file instead of the generator. */
-  readonly data?: string;
-  /** Math: `char` or `bpe`. */
-  readonly tokenizer?: "char" | "bpe";
-  /** Chain: fewest steps of training chains (default 1). */
-  readonly chain_steps_min?: number;
-  /** Chain: most steps of training chains (default 4). */
-  readonly chain_steps_max?: number;
-  /** Chain: most steps of test chains (0 = `chain_steps_max`). */
-  readonly chain_test_steps_max?: number;
-  /** Chain: distractor definitions (default 2). */
-  readonly chain_distractors?: number;
-  /** Chain: `shuffled` or `ordered`. */
-  readonly chain_order?: "shuffled" | "ordered";
-  /** Chain: operations, e.g. `+-*`. */
-  readonly chain_ops?: string;
-  /** Chain: questions per training chain (0 = every variable). */
-  readonly chain_questions?: number;
-  /** Chain: training answers read back hidden. */
-  readonly chain_hide_answers?: boolean;
 }
 
 /** One task of the registry. */
@@ -59,6 +35,14 @@ export interface TaskEntry {
   readonly name: string;
   /** One line for `--help`. */
   readonly description: string;
+  /**
+   * The config keys the task reads, declared by the task (a registered task
+   * may read the built-ins' keys); a run of another task that sets `data`
+   * is an error, since no other task reads a file.
+   */
+  readonly keys?: Readonly<Record<string, KeySpec>>;
+  /** The rules between its keys, checked when a run's config resolves (throws an input error). */
+  check?(keys: Required<TaskKeys>): void;
   /** The task the keys ask for. */
   build(keys: TaskKeys): Task;
 }
@@ -76,53 +60,43 @@ export function registerTask(entry: TaskEntry): void {
   NAMES.push(entry.name);
 }
 
-/** The task `keys.task` names, built from the keys; a `RangeError` lists the tasks for another name. */
-export function taskFromKeys(keys: TaskKeys): Task {
-  const entry = ENTRIES.get(keys.task);
+/** The registered task `name`; a `RangeError` lists the tasks for another name. */
+export function taskEntry(name: string): TaskEntry {
+  const entry = ENTRIES.get(name);
   if (!entry) {
-    throw new RangeError(
-      `task must be one of ${NAMES.join(", ")}, got ${JSON.stringify(keys.task)}`,
-    );
+    throw new RangeError(`task must be one of ${NAMES.join(", ")}, got ${JSON.stringify(name)}`);
   }
-  return entry.build(keys);
+  return entry;
 }
 
-const arithmetic = (op: "+" | "*") => (k: TaskKeys): Task =>
-  arithmeticTask({ digits: k.digits ?? 4, op, reverse: k.reverse ?? true });
+/** The task `keys.task` names, built from the keys; a `RangeError` lists the tasks for another name. */
+export function taskFromKeys(keys: TaskKeys): Task {
+  return taskEntry(keys.task).build(keys);
+}
 
 registerTask({
   name: "addition",
   description: "a + b with digits-digit operands, the answer reversed (the paper's task)",
-  build: arithmetic("+"),
+  keys: ARITHMETIC_KEYS,
+  build: (k) => arithmeticTaskFromKeys("+", k),
 });
 registerTask({
   name: "multiplication",
   description: "a * b with digits-digit operands, the answer reversed",
-  build: arithmetic("*"),
+  keys: ARITHMETIC_KEYS,
+  build: (k) => arithmeticTaskFromKeys("*", k),
 });
 registerTask({
   name: "gsm8k-synthetic",
   description: "math word problems of steps_min-steps_max steps, or the GSM8K/MATH file data",
-  build: (k) => {
-    const tokenizer = k.tokenizer ?? "char";
-    if (k.data) return loadMathDataTaskSync(k.data, { tokenizer });
-    return mathTask({ stepsMin: k.steps_min ?? 2, stepsMax: k.steps_max ?? 4, tokenizer });
-  },
+  keys: MATH_KEYS,
+  check: checkMathKeys,
+  build: mathTaskFromKeys,
 });
 registerTask({
   name: "chain",
   description: "variables defined from one another mod 10, then a question (chain_* keys)",
-  build: (k) => {
-    const stepsMin = k.chain_steps_min ?? 1, stepsMax = k.chain_steps_max ?? 4;
-    return chainTask({
-      stepsMin,
-      stepsMax,
-      testStepsMax: k.chain_test_steps_max ? k.chain_test_steps_max : stepsMax,
-      distractors: k.chain_distractors ?? 2,
-      order: k.chain_order ?? "shuffled",
-      ops: [...(k.chain_ops ?? "+-")] as ChainOp[],
-      questions: k.chain_questions ?? 1,
-      hideAnswers: k.chain_hide_answers ?? false,
-    });
-  },
+  keys: CHAIN_KEYS,
+  check: checkChainKeys,
+  build: chainTaskFromKeys,
 });

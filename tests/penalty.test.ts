@@ -9,6 +9,7 @@ import {
 } from "@std/assert";
 import { type BackendName, useBackend } from "../backends/select.ts";
 import { mixSeed } from "../utils/rng.ts";
+import { ConfigError } from "../utils/config_keys.ts";
 import { hutchinsonFrobenius } from "../regularizers/hutchinson.ts";
 import { hutchinsonPenalty, jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import {
@@ -213,24 +214,24 @@ Deno.test("validatePenaltyOptions names the offending key", () => {
   validatePenaltyOptions(DEFAULT_PENALTY_OPTIONS);
   validatePenaltyOptions({});
   const bad: [Partial<PenaltyOptions>, string][] = [
-    [{ reg_iters: 0 }, "reg_iters must be an integer >= 1"],
-    [{ reg_iters: 1.5 }, "reg_iters must be an integer >= 1"],
-    [{ reg_mode: "fwd" as "jvp" }, "reg_mode must be one of jvp, vjp"],
-    [{ reg_weight: -0.1 }, "reg_weight must be >= 0"],
-    [{ reg_weight: 1.5 }, "reg_weight must be >= 0 and <= 1"],
-    [{ reg_weight: NaN }, "reg_weight must be >= 0"],
-    [{ reg_warmup: -1 }, "reg_warmup must be an integer >= 0"],
-    [{ reg_kind: "frobenius" as "spectral" }, "reg_kind must be one of spectral, hutchinson"],
-    [{ reg_eps: 0 }, "reg_eps must be a finite number > 0"],
-    [{ reg_samples: 0 }, "reg_samples must be an integer >= 1"],
-    [{ reg_probe: "uniform" as "gaussian" }, "reg_probe must be one of gaussian, rademacher"],
+    [{ reg_iters: 0 }, '"reg_iters" must be an integer >= 1'],
+    [{ reg_iters: 1.5 }, '"reg_iters" must be an integer >= 1'],
+    [{ reg_mode: "fwd" as "jvp" }, '"reg_mode" must be one of jvp, vjp'],
+    [{ reg_weight: -0.1 }, '"reg_weight" must be a number >= 0'],
+    [{ reg_weight: 1.5 }, '"reg_weight" must be a number >= 0 and <= 1'],
+    [{ reg_weight: NaN }, '"reg_weight" must be a number >= 0'],
+    [{ reg_warmup: -1 }, '"reg_warmup" must be an integer >= 0'],
+    [{ reg_kind: "frobenius" as "spectral" }, '"reg_kind" must be one of spectral, hutchinson'],
+    [{ reg_eps: 0 }, '"reg_eps" must be a number > 0'],
+    [{ reg_samples: 0 }, '"reg_samples" must be an integer >= 1'],
+    [{ reg_probe: "uniform" as "gaussian" }, '"reg_probe" must be one of gaussian, rademacher'],
   ];
   for (const [options, message] of bad) {
-    assertThrows(() => validatePenaltyOptions(options), RangeError, message);
+    assertThrows(() => validatePenaltyOptions(options), ConfigError, message);
   }
   assertThrows(
     () => penaltyFromOptions({ ...DEFAULT_PENALTY_OPTIONS, reg_iters: 0 }),
-    RangeError,
+    ConfigError,
     "reg_iters",
   );
   assertThrows(() => powerIterationPenalty((x) => x, h0(), { iters: 0 }), RangeError, "iters");

@@ -10,7 +10,7 @@ import { penaltyKind, registerPenalty } from "../regularizers/penalties.ts";
 import { penaltyFromOptions } from "../regularizers/penalty_options.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { registerTask, TASK_NAMES, taskFromKeys } from "../tasks/registry.ts";
-import { resolveConfig } from "../train/config.ts";
+import { ConfigError, resolveConfig } from "../train/config.ts";
 import { taskOf } from "../train/data.ts";
 import { trainingMemory } from "../train/memory.ts";
 import { modelConfigOf } from "../train/data.ts";
@@ -32,6 +32,30 @@ Deno.test("task registry: a registered task is what a config's task key builds",
   );
   assertThrows(() => registerTask({ ...penaltyLess, name: "chain" }), Error, "already registered");
   assertThrows(() => taskFromKeys({ task: "sorting" }), RangeError, "task must be one of addition");
+});
+
+Deno.test("task registry: a task's own check runs when a config of that task resolves", () => {
+  registerTask({
+    name: "addition-even",
+    description: "addition with an even digit count",
+    keys: { digits: { type: "int", help: "digits", min: 1, max: 9 } },
+    check: (k) => {
+      if (k.digits % 2) throw new ConfigError(`config key "digits" must be even, got ${k.digits}`);
+    },
+    build: (k) => arithmeticTask({ digits: k.digits ?? 4 }),
+  });
+  // deno-lint-ignore no-explicit-any
+  const even = (digits: number) => resolveConfig({ task: "addition-even" as any, digits });
+  assertEquals(even(2).digits, 2);
+  assertThrows(() => even(3), ConfigError, '"digits" must be even, got 3');
+  // Another task's rule is not checked, and data needs a task that reads a file.
+  assertEquals(resolveConfig({ digits: 3 }).digits, 3);
+  assertThrows(
+    // deno-lint-ignore no-explicit-any
+    () => resolveConfig({ task: "addition-even" as any, digits: 2, data: "x.jsonl" }),
+    ConfigError,
+    '"data" needs task gsm8k-synthetic (a math file), got task addition-even',
+  );
 });
 
 const penaltyLess = { description: "", build: () => arithmeticTask({ digits: 1 }) };

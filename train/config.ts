@@ -1,98 +1,63 @@
 /**
  * The training configuration: one flat object with snake_case keys (as in
- * the paper's code), its defaults, and its validation. Every key has a type,
- * a range and a help line, so the CLI's `--help`, `--key value` overrides
- * and JSON configs all come from this one table.
+ * the paper's code), its defaults, and its validation. Every key is declared
+ * once, with its default, type, range and help line, by the module that
+ * reads it (the model, each task, the loop samplers, the penalty; the run's
+ * and the optimiser's own keys here); {@linkcode CONFIG_KEYS} puts those
+ * tables together in sections, so the CLI's `--help`, `--key value`
+ * overrides and JSON configs all come from one table.
+ *
+ * @module
  */
-import { CHAIN_ORDERS, type ChainOrder } from "../tasks/chain.ts";
+import { ARITHMETIC_KEYS, type ArithmeticKeys } from "../tasks/arithmetic_keys.ts";
+import { CHAIN_KEYS, type ChainKeys } from "../tasks/chain_keys.ts";
+import { MATH_KEYS, type MathKeys } from "../tasks/math/math_keys.ts";
+import { MODEL_KEYS, type ModelConfig } from "../models/config.ts";
+import { PENALTY_KEYS, type PenaltyOptions } from "../regularizers/penalty_options.ts";
+import { LOOP_KEYS, type LoopKeys } from "../regularizers/samplers/entry.ts";
 import {
-  INIT_STATES,
-  INJECTIONS,
-  type ModelConfig,
-  NORM_PLACEMENTS,
-  NORM_TYPES,
-} from "../models/config.ts";
-import { REG_KINDS, type RegKind } from "../regularizers/penalty_options.ts";
-import { POWER_MODES } from "../regularizers/power_penalty.ts";
-import { PROBES } from "../regularizers/probes.ts";
-import { InputError } from "./errors.ts";
+  boolKey as bool,
+  checkKey,
+  choiceKey as choice,
+  ConfigError,
+  type ConfigKey,
+  describeKey,
+  intKey as int,
+  type KeySpec,
+  numKey as num,
+  showValue,
+  stringKey as str,
+} from "../utils/config_keys.ts";
 import { type BackendName, BACKENDS } from "../backends/names.ts";
 import { LOOP_KINDS, type LoopSpec } from "../regularizers/loop_sampler.ts";
-import { TASK_NAMES } from "../tasks/registry.ts";
+import { TASK_NAMES, taskEntry } from "../tasks/registry.ts";
 
 /** The built-in tasks' names. */
 export type TaskName = "addition" | "multiplication" | "gsm8k-synthetic" | "chain";
 /** The registered tasks (tasks/registry.ts): the built-ins, then any registered since. */
 export const TASKS: readonly TaskName[] = TASK_NAMES as readonly TaskName[];
-/** Tokenizers of the math task selectable by `tokenizer`. */
-export const TOKENIZERS = ["char", "bpe"] as const;
+export { CHAIN_OP_SETS } from "../tasks/chain_keys.ts";
+export { TOKENIZERS } from "../tasks/math/math_keys.ts";
+export { ConfigError, type ConfigKey, type KeySpec } from "../utils/config_keys.ts";
 
-/** Full training configuration (model, data, loop sampler, optimiser, run). */
-export interface TrainConfig extends Omit<ModelConfig, "vocab_size"> {
+/**
+ * Full training configuration (model, task, loop sampler, penalty,
+ * optimiser, run). The keys of the model, the tasks, the loop samplers and
+ * the penalty are declared where they are read (`MODEL_KEYS`, each task's
+ * table, `LOOP_KEYS`, `PENALTY_KEYS`); the run's own are below.
+ */
+export interface TrainConfig
+  extends
+    Omit<ModelConfig, "vocab_size">,
+    ArithmeticKeys,
+    MathKeys,
+    ChainKeys,
+    LoopKeys,
+    Required<PenaltyOptions> {
   /** Task: arithmetic, synthetic multi-step math word problems, or variable chains. */
   task: TaskName;
-  /** Digits per operand. */
-  digits: number;
-  /** Whether the answer is written least-significant digit first. */
-  reverse: boolean;
-  /** Fewest reasoning steps of a word problem (gsm8k-synthetic). */
-  steps_min: number;
-  /** Most reasoning steps of a word problem (gsm8k-synthetic). */
-  steps_max: number;
-  /** Math JSON-lines file to train on instead of the generator ("" = none; gsm8k-synthetic). */
-  data: string;
-  /** Tokenizer of the math task: characters, or GPT-2 BPE (50 258 ids). */
-  tokenizer: "char" | "bpe";
-  /** Fewest steps (dependency-chain length) of a chain problem (chain). */
-  chain_steps_min: number;
-  /** Most steps of a chain problem in training (chain). */
-  chain_steps_max: number;
-  /** Most steps of a test chain problem (0 = chain_steps_max; chain). */
-  chain_test_steps_max: number;
-  /** Distractor definitions per chain problem (chain). */
-  chain_distractors: number;
-  /** Definition order of a chain problem: `shuffled` or `ordered` (the chain in its order). */
-  chain_order: ChainOrder;
-  /** Operations of a chain step: `+-` (add or subtract a digit) or `+-*` (also multiply by 3, 7 or 9). */
-  chain_ops: typeof CHAIN_OP_SETS[number];
-  /** Questions per training chain problem: the last link, then others (0 = every variable; chain). */
-  chain_questions: number;
-  /** Read training answers back as PAD, so no chain question sees another's answer (chain). */
-  chain_hide_answers: boolean;
   /** Loop-count sampler. */
   loop_sampler: LoopSpec["kind"];
-  /** Fixed loop count; also the "training depth" reported by evaluation. */
-  loops: number;
-  /** Log-normal mu. */
-  loop_mu: number;
-  /** Log-normal sigma (also Huginn's s). */
-  loop_sigma: number;
-  /** Smallest loop count drawn. */
-  loop_min: number;
-  /** Largest loop count drawn. */
-  loop_max: number;
-  /** Poisson rate. */
-  loop_lambda: number;
-  /** Huginn's mean recurrence r. */
-  loop_mean: number;
-  /** Huginn's backpropagated loops k. */
-  loop_backprop: number;
-  /** Penalty weight lambda: loss = (1 - lambda) CE + lambda R (0 = off). */
-  reg_weight: number;
-  /** The penalty: STARS's spectral power iteration, or Hutchinson's ||J||_F^2 / D. */
-  reg_kind: RegKind;
-  /** Power-iteration steps K of the Jacobian penalty. */
-  reg_iters: number;
-  /** Jacobian products J v (jvp) or J^T v (vjp). */
-  reg_mode: typeof POWER_MODES[number];
-  /** Steps before the penalty switches on. */
-  reg_warmup: number;
-  /** Probe vectors of the Hutchinson penalty. */
-  reg_samples: number;
-  /** Probe distribution of the Hutchinson penalty. */
-  reg_probe: typeof PROBES[number];
-  /** Central finite-difference step of the Jacobian products (in state norm). */
-  reg_eps: number;
   /** Optimiser steps. */
   steps: number;
   /** Problems per step. */
@@ -142,9 +107,6 @@ export const REG_STARTS = ["at_warmup", "after_warmup"] as const;
 /** Which parameters AdamW decays (`decay_scope`). */
 export const DECAY_SCOPES = ["matrices", "all"] as const;
 
-/** The operation sets `chain_ops` takes (every one a bijection mod 10). */
-export const CHAIN_OP_SETS = ["+-", "+-*"] as const;
-
 /** The loop count of the held-out evaluation: `eval_loops`, or `loops` when it is 0. */
 export function evalLoopsOf(c: Pick<TrainConfig, "eval_loops" | "loops">): number {
   return c.eval_loops || c.loops;
@@ -166,58 +128,6 @@ export const CONFIG_GROUPS = [
 /** One of {@linkcode CONFIG_GROUPS}. */
 export type ConfigGroup = typeof CONFIG_GROUPS[number];
 
-/** How one config key is typed, bounded and described. */
-export interface KeySpec {
-  /** The key's section. */
-  group?: ConfigGroup;
-  /** Value type. */
-  type: "int" | "number" | "bool" | "choice" | "string";
-  /** Help text. */
-  help: string;
-  /** Inclusive lower bound (numbers). */
-  min?: number;
-  /** Inclusive upper bound (numbers). */
-  max?: number;
-  /** Whether the lower bound is exclusive. */
-  exclusiveMin?: boolean;
-  /** Allowed values (choices). */
-  choices?: readonly string[];
-}
-
-/** A key's spec with its default value. */
-export interface ConfigKey<T> extends KeySpec {
-  /** The value when a config leaves the key out. */
-  readonly default: T;
-}
-
-const int = (
-  value: number,
-  help: string,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): ConfigKey<number> => ({ type: "int", help, min, max, default: value });
-const num = (
-  value: number,
-  help: string,
-  min: number,
-  max = Infinity,
-  exclusiveMin = false,
-): ConfigKey<number> => ({ type: "number", help, min, max, exclusiveMin, default: value });
-const choice = <const C extends readonly string[]>(
-  value: NoInfer<C[number]>,
-  help: string,
-  choices: C,
-): ConfigKey<C[number]> => ({ type: "choice", help, choices, default: value });
-const str = (value: string, help: string): ConfigKey<string> => ({
-  type: "string",
-  help,
-  default: value,
-});
-const bool = (value: boolean, help: string): ConfigKey<boolean> => ({
-  type: "bool",
-  help,
-  default: value,
-});
 // The keys of one section, tagged with it.
 const inGroup = <T extends Record<string, KeySpec>>(group: ConfigGroup, keys: T): T =>
   Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, { ...v, group }])) as T;
@@ -232,74 +142,16 @@ const inGroup = <T extends Record<string, KeySpec>>(group: ConfigGroup, keys: T)
 export const CONFIG_KEYS: { readonly [K in keyof TrainConfig]: ConfigKey<TrainConfig[K]> } = {
   ...inGroup("problems", {
     task: choice("addition", "task", TASKS),
-    digits: int(4, "digits per operand", 1, 9),
-    reverse: bool(true, "write the answer least-significant digit first"),
-    steps_min: int(2, "fewest reasoning steps of a word problem", 1, 30),
-    steps_max: int(4, "most reasoning steps of a word problem", 1, 30),
-    data: str("", 'math JSON-lines file to train on ("" = the generator)'),
-    tokenizer: choice("char", "math tokenizer (bpe: 50 258 ids, a big embedding)", TOKENIZERS),
-    chain_steps_min: int(1, "fewest steps of a chain problem", 1, 25),
-    chain_steps_max: int(4, "most steps of a chain problem in training", 1, 25),
-    chain_test_steps_max: int(0, "most steps of a test chain problem (0 = chain_steps_max)", 0, 25),
-    chain_distractors: int(2, "distractor definitions per chain problem", 0, 24),
-    chain_order: choice(
-      "shuffled",
-      "definition order of a chain problem (ordered: each after what it reads)",
-      CHAIN_ORDERS,
-    ),
-    chain_ops: choice("+-", "operations of a chain step, mod 10 (*: by 3, 7 or 9)", CHAIN_OP_SETS),
-    chain_questions: int(
-      1,
-      "questions per training chain problem: the last link, then other variables (0 = all)",
-      0,
-      26,
-    ),
-    chain_hide_answers: bool(
-      false,
-      "read training chain answers back as PAD (no question sees another's answer)",
-    ),
+    ...ARITHMETIC_KEYS,
+    ...MATH_KEYS,
+    ...CHAIN_KEYS,
   }),
-  ...inGroup("model", {
-    d_model: int(32, "width of the latent state", 1, 16384),
-    n_heads: int(4, "attention heads (must divide d_model)", 1, 1024),
-    d_ff: int(64, "MLP hidden width", 1, 65536),
-    n_layers: int(1, "transformer layers in the looped block", 1, 256),
-    prelude_layers: int(0, "layers before the loop", 0, 256),
-    coda_layers: int(0, "layers after the loop", 0, 256),
-    dropout: num(0, "dropout rate", 0, 0.99),
-    norm_placement: choice("sandwich_dual", "norm placement", NORM_PLACEMENTS),
-    norm_type: choice("layernorm", "norm type", NORM_TYPES),
-    injection: choice("none", "input injection into each loop", INJECTIONS),
-    init_state: choice("embedding", "initial loop state", INIT_STATES),
-    init_std: num(0.08, "std of the normal weight init", 0, Infinity, true),
-    max_seq_len: int(
-      0,
-      "positions of the model (0 = what the task needs; more lets a fine-tuning on longer problems keep its shape)",
-      0,
-      1 << 20,
-    ),
-  }),
+  ...inGroup("model", MODEL_KEYS),
   ...inGroup("sampler", {
     loop_sampler: choice("fixed", "loop-count sampler", LOOP_KINDS),
-    loops: int(4, "fixed loop count (the training depth)", 1, 10000),
-    loop_mu: num(2, "log-normal mu", -Infinity),
-    loop_sigma: num(0.7, "log-normal sigma (Huginn's s)", 0, Infinity, true),
-    loop_min: int(1, "smallest loop count drawn", 1, 10000),
-    loop_max: int(100, "largest loop count drawn", 1, 10000),
-    loop_lambda: num(5, "Poisson rate", 0, Infinity, true),
-    loop_mean: num(32, "Huginn's mean recurrence r", 0, Infinity, true),
-    loop_backprop: int(8, "Huginn's backpropagated loops k", 1, 10000),
+    ...LOOP_KEYS,
   }),
-  ...inGroup("penalty", {
-    reg_weight: num(0, "penalty weight lambda (0 = off)", 0, 1),
-    reg_kind: choice("spectral", "penalty", REG_KINDS as readonly RegKind[]),
-    reg_iters: int(1, "power-iteration steps K", 1, 1000),
-    reg_mode: choice("jvp", "Jacobian products J v or J^T v", POWER_MODES),
-    reg_warmup: int(0, "steps before the penalty starts", 0, 1e9),
-    reg_samples: int(1, "Hutchinson probe vectors", 1, 1000),
-    reg_probe: choice("gaussian", "Hutchinson probe distribution", PROBES),
-    reg_eps: num(0.1, "finite-difference step of J v (0.1 to 0.3 is accurate)", 0, 10, true),
-  }),
+  ...inGroup("penalty", PENALTY_KEYS),
   ...inGroup("optimizer", {
     steps: int(3000, "optimiser steps", 1, 1e9),
     batch_size: int(64, "problems per step", 1, 2 ** 20),
@@ -344,8 +196,9 @@ export const CONFIG_KEYS: { readonly [K in keyof TrainConfig]: ConfigKey<TrainCo
   }),
 };
 
-/** The schema of every key of {@linkcode TrainConfig}. */
-export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec> = CONFIG_KEYS;
+/** The schema of every key of {@linkcode TrainConfig}, each with its section. */
+export const CONFIG_SCHEMA: Record<keyof TrainConfig, KeySpec & { group: ConfigGroup }> =
+  CONFIG_KEYS as Record<keyof TrainConfig, KeySpec & { group: ConfigGroup }>; // (inGroup sets every group)
 
 /**
  * The built-in default: 4-digit addition with 4 fixed loops, which leaves
@@ -377,37 +230,6 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
     min_lr_ratio: 0,
   },
 };
-
-/** A config error: names the key and what is allowed (an {@linkcode InputError}). */
-export class ConfigError extends InputError {
-  /** Creates a config error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-function describe(spec: KeySpec): string {
-  if (spec.type === "choice") return `one of ${spec.choices!.join(", ")}`;
-  if (spec.type === "bool") return "true or false";
-  if (spec.type === "string") return "a string";
-  const kind = spec.type === "int" ? "an integer" : "a number";
-  const lo = spec.min === undefined || spec.min === -Infinity
-    ? ""
-    : ` ${spec.exclusiveMin ? ">" : ">="} ${spec.min}`;
-  const hi = spec.max === undefined || spec.max === Infinity || spec.max >= Number.MAX_SAFE_INTEGER
-    ? ""
-    : `${lo ? " and" : ""} <= ${spec.max}`;
-  return `${kind}${lo}${hi}`;
-}
-
-// JSON.stringify writes Infinity and NaN as null: name them.
-function showValue(value: unknown): string {
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    return `${value} (not a finite number)`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * A config layer with its sections (`{"model": {"d_model": 64}}`) spread
@@ -458,26 +280,7 @@ export function checkValue(key: string, value: unknown): unknown {
       `unknown config key "${key}"; allowed keys: ${Object.keys(CONFIG_SCHEMA).join(", ")}`,
     );
   }
-  const bad = () =>
-    new ConfigError(`config key "${key}" must be ${describe(spec)}, got ${showValue(value)}`);
-  switch (spec.type) {
-    case "bool":
-      if (typeof value !== "boolean") throw bad();
-      return value;
-    case "choice":
-      if (typeof value !== "string" || !spec.choices!.includes(value)) throw bad();
-      return value;
-    case "string":
-      if (typeof value !== "string") throw bad();
-      return value;
-    default: {
-      if (typeof value !== "number" || !Number.isFinite(value)) throw bad();
-      if (spec.type === "int" && !Number.isInteger(value)) throw bad();
-      const tooLow = spec.exclusiveMin ? value <= spec.min! : value < spec.min!;
-      if (tooLow || value > spec.max!) throw bad();
-      return value;
-    }
-  }
+  return checkKey(key, spec, value);
 }
 
 /** Parses a command-line string into the type the key expects. */
@@ -491,7 +294,7 @@ export function parseValue(key: string, text: string): unknown {
   if (spec.type === "choice" || spec.type === "string") return text;
   // Only plain decimals: Number() would also take "0x3", " 3 ", "" and "Infinity".
   const bad = (why: string) =>
-    new ConfigError(`config key "${key}" must be ${describe(spec)}, got "${text}" (${why})`);
+    new ConfigError(`config key "${key}" must be ${describeKey(spec)}, got "${text}" (${why})`);
   if (!DECIMAL.test(text)) {
     throw bad(
       /^[+-]?(Infinity|NaN)$/i.test(text.trim())
@@ -530,15 +333,12 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
       `config key "loop_min" must be <= loop_max (${c.loop_max}), got ${c.loop_min}`,
     );
   }
-  if (c.steps_min > c.steps_max) {
+  const task = taskEntry(c.task);
+  task.check?.(c);
+  if (c.data !== "" && !(task.keys && "data" in task.keys)) {
     throw new ConfigError(
-      `config key "steps_min" must be <= steps_max (${c.steps_max}), got ${c.steps_min}`,
-    );
-  }
-  if (c.task === "chain") checkChain(c);
-  if (c.data !== "" && c.task !== "gsm8k-synthetic") {
-    throw new ConfigError(
-      `config key "data" needs task gsm8k-synthetic (a math file), got task ${c.task}`,
+      `config key "data" needs task ${tasksReading("data").join(" or ")} (a math file), ` +
+        `got task ${c.task}`,
     );
   }
   if (c.init_state !== "embedding" && c.injection === "none") {
@@ -555,25 +355,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
   return c;
 }
 
-// The chain task's keys, checked only when it is the task (other tasks ignore them).
-function checkChain(c: TrainConfig): void {
-  if (c.chain_steps_min > c.chain_steps_max) {
-    throw new ConfigError(
-      `config key "chain_steps_min" must be <= chain_steps_max (${c.chain_steps_max}), got ` +
-        `${c.chain_steps_min}`,
-    );
-  }
-  if (c.chain_test_steps_max !== 0 && c.chain_test_steps_max < c.chain_steps_min) {
-    throw new ConfigError(
-      `config key "chain_test_steps_max" must be 0 or >= chain_steps_min (${c.chain_steps_min}), ` +
-        `got ${c.chain_test_steps_max}`,
-    );
-  }
-  const steps = Math.max(c.chain_steps_max, c.chain_test_steps_max);
-  if (steps + 1 + c.chain_distractors > 26) {
-    throw new ConfigError(
-      `config key "chain_distractors": ${steps} steps + 1 + ${c.chain_distractors} distractors ` +
-        "need more than the 26 variable names (a-z); lower chain_distractors or the steps",
-    );
-  }
+// The registered tasks that declare `key`.
+function tasksReading(key: string): string[] {
+  return TASK_NAMES.filter((name) => key in (taskEntry(name).keys ?? {}));
 }

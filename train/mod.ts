@@ -26,6 +26,18 @@ export {
   type TrainConfig,
 } from "./config.ts";
 export { InputError } from "./errors.ts";
+export {
+  boolKey,
+  checkKey,
+  choiceKey,
+  type ConfigKey,
+  describeKey,
+  intKey,
+  type KeyTable,
+  numKey,
+  stringKey,
+  withDefaults,
+} from "../utils/config_keys.ts";
 export { trainingMemory } from "./memory.ts";
 export {
   AdamW,

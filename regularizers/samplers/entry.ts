@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { intKey, type KeyTable, numKey } from "../../utils/config_keys.ts";
 import type { Rng } from "../../utils/rng.ts";
 
 /** The largest loop count a spec may allow (`n`, `max`). */
@@ -41,6 +42,18 @@ export interface LoopKeys {
   /** Huginn's backpropagated loops. */
   readonly loop_backprop: number;
 }
+
+/** {@linkcode LoopKeys} with their defaults, ranges and help, declared once. */
+export const LOOP_KEYS: KeyTable<LoopKeys> = {
+  loops: intKey(4, "fixed loop count (the training depth)", 1, 10000),
+  loop_mu: numKey(2, "log-normal mu", -Infinity),
+  loop_sigma: numKey(0.7, "log-normal sigma (Huginn's s)", 0, Infinity, true),
+  loop_min: intKey(1, "smallest loop count drawn", 1, 10000),
+  loop_max: intKey(100, "largest loop count drawn", 1, 10000),
+  loop_lambda: numKey(5, "Poisson rate", 0, Infinity, true),
+  loop_mean: numKey(32, "Huginn's mean recurrence r", 0, Infinity, true),
+  loop_backprop: intKey(8, "Huginn's backpropagated loops k", 1, 10000),
+};
 
 /** Range checks a sampler runs on its keys; each throws a `RangeError` naming the key. */
 export interface SpecChecks {

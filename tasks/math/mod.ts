@@ -21,3 +21,4 @@ export * from "./load.ts";
 export * from "./tokenizers.ts";
 export * from "./word_problems.ts";
 export * from "./math_task.ts";
+export * from "./math_keys.ts";
