@@ -25,101 +25,56 @@
  * console.log(logits.shape, states.length); // [1, 6, 15] 9
  * ```
  *
- * The main entry holds what a study needs; each layer has its own entry
- * with the rest: `@stars/toolkit/models`, `/regularizers`, `/tasks`,
- * `/train`, `/eval`, `/repro`, `/plots` (no tfjs), `/ops` and `/backends`.
+ * The main entry holds what a study reaches for (about 50 names); each
+ * layer has its own entry with the rest: `@stars/toolkit/utils`,
+ * `/models`, `/regularizers`, `/tasks`, `/train`, `/eval`, `/repro`,
+ * `/plots` (no tfjs), `/ops` and `/backends`.
  *
  * @module
  */
 
-export {
-  type BackendName,
-  BACKENDS,
-  gpuAdapter,
-  hasRealGpu,
-  useBackend,
-} from "./backends/select.ts";
-export { mixSeed, Rng } from "./utils/rng.ts";
+export { type BackendName, useBackend } from "./backends/select.ts";
+export { Rng } from "./utils/rng.ts";
+export { InputError } from "./utils/errors.ts";
 
-export {
-  type ModelConfig,
-  NORM_PLACEMENTS,
-  type NormPlacement,
-  PAPER_MODEL,
-} from "./models/config.ts";
+export { type ModelConfig, PAPER_MODEL } from "./models/config.ts";
 export { type ForwardOptions, type ForwardResult, LoopedLM } from "./models/looped.ts";
 
 export {
-  describeLoopSpec,
   expectedLoops,
-  LOOP_KINDS,
-  type LoopDraw,
-  loopPmf,
-  type LoopSampler,
   type LoopSpec,
   registerLoopSampler,
   sampleLoops,
-  validateLoopSpec,
 } from "./regularizers/loop_sampler.ts";
-export { jvp, vjp } from "./regularizers/jacobian_products.ts";
-export { stopGradient } from "./regularizers/stop_gradient.ts";
 export { powerIterationPenalty } from "./regularizers/power_penalty.ts";
-export { hutchinsonFrobenius } from "./regularizers/hutchinson.ts";
 export { estimateSpectralRadius } from "./regularizers/spectral_radius.ts";
-export { eigenvalues, jacobianMatrix, spectralRadiusOf } from "./regularizers/exact_jacobian.ts";
-export {
-  hutchinsonPenalty,
-  jacobianPenalty,
-  type PenaltyCompute,
-} from "./regularizers/jacobian_penalty.ts";
-export {
-  penaltyFromOptions,
-  type PenaltyOptions,
-  validatePenaltyOptions,
-} from "./regularizers/penalty_options.ts";
+export { jacobianPenalty } from "./regularizers/jacobian_penalty.ts";
+export { penaltyFromOptions, type PenaltyOptions } from "./regularizers/penalty_options.ts";
 export { registerPenalty } from "./regularizers/penalties.ts";
 
 export { arithmeticTask } from "./tasks/arithmetic_task.ts";
-export { type ChainProblem, chainTask } from "./tasks/chain.ts";
+export { chainTask } from "./tasks/chain.ts";
 export { mathTask } from "./tasks/math/math_task.ts";
 export { registerTask, taskFromKeys } from "./tasks/registry.ts";
 export type { Task, TextProblem } from "./tasks/task.ts";
-export { encodeBatch } from "./tasks/batch.ts";
 
-export {
-  ConfigError,
-  DEFAULT_CONFIG,
-  PRESETS,
-  resolveConfig,
-  type TrainConfig,
-} from "./train/config.ts";
-export { InputError } from "./utils/errors.ts";
-export {
-  hasCheckpoint,
-  loadCheckpoint,
-  type LoadedCheckpoint,
-  readManifest,
-  saveCheckpoint,
-} from "./train/checkpoint.ts";
+export { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "./train/config.ts";
+export { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.ts";
 export { CheckpointError } from "./train/checkpoint_error.ts";
 export { exportWeights, openWeights } from "./train/weights.ts";
 export { train, type TrainEvent, type TrainOptions, type TrainResult } from "./train/trainer.ts";
 
-export { exactMatch, greedyGenerate } from "./eval/greedy.ts";
 export { wilsonInterval } from "./eval/wilson.ts";
-export { decodeLoopwise } from "./eval/decode.ts";
 export { type ExitRule, parseExitRule } from "./eval/exit.ts";
 export {
   DEFAULT_DEPTH_GRID,
   type DepthPoint,
   depthSweep,
-  depthSweepByProblem,
   type ExitPoint,
   exitSweep,
 } from "./eval/sweep.ts";
-export { type StepsTable, stepsTable } from "./eval/steps.ts";
 export { evaluateLoops } from "./eval/evaluate.ts";
-export { loopDynamics, modelDynamics } from "./eval/dynamics.ts";
+export { loopDynamics } from "./eval/dynamics.ts";
 export type { SweepReport } from "./eval/report.ts";
 
 export { runRepro } from "./repro/run.ts";

@@ -100,7 +100,8 @@ function lastPosition(x: tf.Tensor3D): tf.Tensor2D {
  *
  * @example
  * ```ts
- * import { decodeLoopwise, LoopedLM, PAPER_MODEL, useBackend } from "@stars/toolkit";
+ * import { LoopedLM, PAPER_MODEL, useBackend } from "@stars/toolkit";
+ * import { decodeLoopwise } from "@stars/toolkit/eval";
  * await useBackend("wasm");
  * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 16, n_heads: 2, d_ff: 32 }, 1);
  * const { tokens } = await decodeLoopwise(model, [[1, 2, 10, 3, 4, 11]], 3, 8);

@@ -120,7 +120,7 @@ export function stepsTableFromGroups(groups: readonly StepsGroup[]): StepsTable 
  *
  * @example
  * ```ts
- * import { stepsTable } from "@stars/toolkit";
+ * import { stepsTable } from "@stars/toolkit/eval";
  * const t = stepsTable([{ steps: 1 }, { steps: 2 }], {
  *   points: [{ depth: 1 }, { depth: 4 }],
  *   correct: [[true, false], [true, true]],

@@ -37,7 +37,8 @@ export interface HutchinsonOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { hutchinsonFrobenius, useBackend } from "@stars/toolkit";
+ * import { useBackend } from "@stars/toolkit";
+ * import { hutchinsonFrobenius } from "@stars/toolkit/regularizers";
  * await useBackend("wasm");
  * const h = tf.zeros([1, 4, 8]) as tf.Tensor3D;
  * const f = (x: tf.Tensor3D) => tf.mul(x, 0.5) as tf.Tensor3D;

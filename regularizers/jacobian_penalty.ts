@@ -128,7 +128,7 @@ export function jacobianPenalty(options: JacobianPenaltyOptions): PenaltyCompute
  *
  * @example
  * ```ts
- * import { hutchinsonPenalty } from "@stars/toolkit";
+ * import { hutchinsonPenalty } from "@stars/toolkit/regularizers";
  * const compute = hutchinsonPenalty({ samples: 1 });
  * ```
  */

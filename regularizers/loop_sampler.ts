@@ -118,7 +118,7 @@ function show(value: unknown): string {
  *
  * @example
  * ```ts
- * import { validateLoopSpec } from "@stars/toolkit";
+ * import { validateLoopSpec } from "@stars/toolkit/regularizers";
  * const spec: unknown = JSON.parse('{"kind":"poisson","lambda":5,"min":1,"max":100}');
  * validateLoopSpec(spec); // spec is now typed as LoopSpec
  * ```
@@ -231,7 +231,7 @@ export function sampleLoops(
  *
  * @example
  * ```ts
- * import { loopPmf } from "@stars/toolkit";
+ * import { loopPmf } from "@stars/toolkit/regularizers";
  * const pmf = loopPmf({ kind: "lognormal", mu: 2, sigma: 0.7, min: 1, max: 100 });
  * const pOver20 = pmf.slice(21).reduce((a, b) => a + b, 0); // about 0.07
  * ```

@@ -78,7 +78,7 @@ export const DEFAULT_PENALTY_OPTIONS: PenaltyOptions = {
  *
  * @example
  * ```ts
- * import { validatePenaltyOptions } from "@stars/toolkit";
+ * import { validatePenaltyOptions } from "@stars/toolkit/regularizers";
  * validatePenaltyOptions({ reg_mode: "jvp", reg_iters: 2 }); // ok
  * ```
  */

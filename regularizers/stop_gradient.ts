@@ -15,7 +15,8 @@ import * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { stopGradient, useBackend } from "@stars/toolkit";
+ * import { useBackend } from "@stars/toolkit";
+ * import { stopGradient } from "@stars/toolkit/regularizers";
  * await useBackend("wasm");
  * const w = tf.variable(tf.scalar(3));
  * // d/dw [stop(w^2) * w] = w^2 = 9, not 3 w^2 = 27

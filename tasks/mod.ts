@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { arithmeticTask, encodeBatch } from "@stars/toolkit";
+ * import { arithmeticTask, encodeBatch } from "@stars/toolkit/tasks";
  * const task = arithmeticTask({ digits: 4 });
  * const train = task.sample("train", 1, 8);
  * const batch = encodeBatch(train, task.tokenizer, task.seqLen); // batch.seqLen === 16

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { type ChainProblem, taskFromKeys } from "@stars/toolkit";
+ * import { type ChainProblem, taskFromKeys } from "@stars/toolkit/tasks";
  * const task = taskFromKeys({ task: "chain", chain_steps_max: 2 });
  * const problems = task.sample("train", 1, 20) as ChainProblem[];
  * if (problems.some((p) => p.steps > 2)) throw new Error("chains of 1-2 steps");

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { checkKey, intKey } from "@stars/toolkit/train";
+ * import { checkKey, intKey } from "@stars/toolkit/utils";
  * const digits = intKey(4, "digits per operand", 1, 9);
  * checkKey("digits", digits, 3); // 3
  * try {
