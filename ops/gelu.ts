@@ -18,16 +18,28 @@ import { type KernelImpl, registerOpKernels } from "./kernels.ts";
 
 /** The forward kernel's name: input `x`, output `x Phi(x)`. */
 export const GELU = "StarsGelu";
-/** The backward kernel's name: inputs `dy`, `x`, output `dy (Phi(x) + x phi(x))`. */
+/**
+ * The backward kernel's name: inputs `dy`, `x` and optionally `slope` (the
+ * derivative from {@linkcode GELU_WITH_SLOPE}, which a kernel may read
+ * instead of recomputing it), output `dy (Phi(x) + x phi(x))`.
+ */
 export const GELU_GRAD = "StarsGeluGrad";
+/**
+ * The forward kernel that also writes the derivative: input `x`, outputs
+ * `x Phi(x)` and `Phi(x) + x phi(x)`, with the bits the backward kernel
+ * would compute. A backend may register it; {@linkcode gelu} then runs it
+ * when tfjs records gradients, and the backward pass only multiplies.
+ */
+export const GELU_WITH_SLOPE = "StarsGeluWithSlope";
 
 const FORWARD = GELU;
 const BACKWARD = GELU_GRAD;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-/** `dy * gelu'(x)`, by the backward kernel. */
-function geluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  return tf.engine().runKernel(BACKWARD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+/** `dy * gelu'(x)`, by the backward kernel (which may read `slope`, gelu'(x), if given). */
+function geluGrad(dy: tf.Tensor, x: tf.Tensor, slope?: tf.Tensor): tf.Tensor {
+  const inputs = slope ? { dy, x, slope } : { dy, x };
+  return tf.engine().runKernel(BACKWARD, inputs as unknown as tf.NamedTensorMap) as tf.Tensor;
 }
 
 let gradientsRegistered = false;
@@ -43,7 +55,10 @@ export function registerGeluGradients(): void {
   tf.registerGradient({
     kernelName: BACKWARD,
     inputsToSave: ["dy", "x"],
+    // `slope` is gelu'(x) of this same x, so the x term below is the whole
+    // dependence on x; `slope` itself (a saved constant) gets none.
     gradFunc: (w, [dy, x]) => ({
+      slope: () => tf.zerosLike(x),
       dy: () => geluGrad(w as tf.Tensor, x),
       // gelu''(x) = phi(x) (2 - x^2)
       x: () => {
@@ -58,11 +73,37 @@ export function registerGeluGradients(): void {
 /** Registers a backend's GELU kernels and the op's gradients (idempotent). */
 export function registerGeluKernels(
   backend: string,
-  kernels: { forward: KernelImpl; backward: KernelImpl },
+  kernels: { forward: KernelImpl; backward: KernelImpl; forwardSlope?: KernelImpl },
 ): void {
-  registerOpKernels(backend, { [FORWARD]: kernels.forward, [BACKWARD]: kernels.backward });
+  registerOpKernels(backend, {
+    [FORWARD]: kernels.forward,
+    [BACKWARD]: kernels.backward,
+    ...(kernels.forwardSlope ? { [GELU_WITH_SLOPE]: kernels.forwardSlope } : {}),
+  });
   registerGeluGradients();
 }
+
+// Whether tfjs is recording gradients of the ops run now (its tape is on).
+function recordingGradients(): boolean {
+  const state = tf.engine().state;
+  return state.gradientDepth > 0 && state.kernelDepth === 0;
+}
+
+// GELU whose forward kernel also writes the derivative, kept for the
+// backward pass (customGrad saves it); the backward kernel's own gradient
+// keeps second derivatives exact.
+const geluKeepingSlope = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
+  const [y, slope] = tf.engine().runKernel(
+    GELU_WITH_SLOPE,
+    { x } as unknown as tf.NamedTensorMap,
+  ) as tf.Tensor[];
+  save([x, slope]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, [sx, ss]: tf.Tensor[]) => [geluGrad(dy, sx, ss)],
+  };
+});
 
 /** Whether the fused GELU has kernels on the active backend. */
 export function fusedGeluReady(): boolean {
@@ -71,6 +112,9 @@ export function fusedGeluReady(): boolean {
 
 /** `x Phi(x)` as one kernel (see the module notes); needs {@linkcode fusedGeluReady}. */
 export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  if (recordingGradients() && tf.getKernel(GELU_WITH_SLOPE, tf.getBackend())) {
+    return geluKeepingSlope(x);
+  }
   return tf.engine().runKernel(FORWARD, { x } as unknown as tf.NamedTensorMap) as tf.Tensor;
 }
 

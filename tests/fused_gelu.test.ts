@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { gpuAdapter, useBackend } from "../backends/select.ts";
-import { fusedGeluReady } from "../ops/gelu.ts";
+import { fusedGeluReady, GELU, GELU_GRAD, GELU_WITH_SLOPE } from "../ops/gelu.ts";
 import { gelu } from "../ops/gelu.ts";
 import { maxAbsDiff } from "./_backend.ts";
 import { simdGelu } from "../backends/wasm/simd_gelu.ts";
@@ -71,5 +71,34 @@ Deno.test("simd gelu: the unrolled blocks and the tail give each block what it g
     assertEquals([...heap.slice(one / 4, one / 4 + 4)], [
       ...heap.slice(dx / 4 + b, dx / 4 + b + 4),
     ]);
+  }
+});
+
+Deno.test("fused gelu (wasm): the backward pass that reads the forward's slope gives the recomputing kernel's bits", async () => {
+  await useBackend("wasm");
+  assert(tf.getKernel(GELU_WITH_SLOPE, "wasm"), "wasm registers the forward kernel with the slope");
+  for (const n of [4096, 63]) {
+    const x = tf.mul(ramp(n, 3), 4), dy = ramp(n, 4);
+    // Under tf.grad the op runs the slope-writing forward kernel; the backward only multiplies.
+    const viaSlope = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(gelu(z), dy)))(x);
+    const recomputed = tf.engine().runKernel(GELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap);
+    const [y, slope] = tf.engine().runKernel(
+      GELU_WITH_SLOPE,
+      { x } as unknown as tf.NamedTensorMap,
+    ) as tf.Tensor[];
+    const plain = tf.engine().runKernel(GELU, { x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+    assertEquals(viaSlope.dataSync(), (recomputed as tf.Tensor).dataSync(), `dx, n ${n}`);
+    assertEquals(y.dataSync(), plain.dataSync(), `y, n ${n}`);
+    if (n % 4 === 0) {
+      // The slope is the factor the recomputing kernel multiplies by: dy = 1 gives it back.
+      const ones = tf.onesLike(x);
+      const factor = tf.engine().runKernel(
+        GELU_GRAD,
+        { dy: ones, x } as unknown as tf.NamedTensorMap,
+      );
+      assertEquals(slope.dataSync(), (factor as tf.Tensor).dataSync());
+      tf.dispose([ones, factor as tf.Tensor]);
+    }
+    tf.dispose([x, dy, viaSlope, recomputed as tf.Tensor, y, slope, plain]);
   }
 });

@@ -29,6 +29,11 @@ function normalCdf(x: number): number {
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
+/** GELU's derivative `Phi(v) + v phi(v)`, in float64. */
+function geluSlope(v: number): number {
+  return normalCdf(v) + v * Math.exp(-0.5 * v * v) * INV_SQRT_2PI;
+}
+
 function forwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { x } = args.inputs as Record<string, tf.TensorInfo>;
   const backend = args.backend as WasmBackend;
@@ -45,21 +50,42 @@ function forwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   return out;
 }
 
+// The forward pass that also writes the derivative (for a backward pass to read).
+function forwardSlopeKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const { x } = args.inputs as Record<string, tf.TensorInfo>;
+  const backend = args.backend as WasmBackend;
+  const count = tf.util.sizeFromShape(x.shape);
+  const simd = count % 4 === 0 ? simdOf(backend) : null;
+  if (!simd) {
+    // (The JavaScript backward recomputes in float64 and does not read this float32 slope.)
+    const y = forwardKernel(args), slope = backend.makeOutput(x.shape, "float32");
+    const [xs, s] = [x, slope].map((t) => backend.typedArrayFromHeap(t));
+    for (let i = 0; i < count; i++) s[i] = geluSlope(xs[i]);
+    return [y, slope];
+  }
+  const y = backend.makeOutput(x.shape, "float32");
+  const slope = backend.makeOutput(x.shape, "float32");
+  simd.forwardSlope(offsetOf(backend, x), offsetOf(backend, y), offsetOf(backend, slope), count);
+  return [y, slope];
+}
+
 function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  const { dy, x } = args.inputs as Record<string, tf.TensorInfo>;
+  const { dy, x, slope } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  if (!dy || !x) throw new Error("StarsGeluGrad needs inputs dy and x");
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput(x.shape, "float32");
   const count = tf.util.sizeFromShape(x.shape);
   const simd = count % 4 === 0 ? simdOf(backend) : null;
+  if (simd && slope) {
+    simd.scale(offsetOf(backend, dy), offsetOf(backend, slope), offsetOf(backend, out), count);
+    return out;
+  }
   if (simd) {
     simd.backward(offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out), count);
     return out;
   }
   const [dys, xs, dx] = [dy, x, out].map((t) => backend.typedArrayFromHeap(t));
-  for (let i = 0; i < count; i++) {
-    const v = xs[i];
-    dx[i] = dys[i] * (normalCdf(v) + v * Math.exp(-0.5 * v * v) * INV_SQRT_2PI);
-  }
+  for (let i = 0; i < count; i++) dx[i] = dys[i] * geluSlope(xs[i]);
   return out;
 }
 
@@ -68,5 +94,9 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
  * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
  */
 export function registerWasmGelu(): void {
-  registerGeluKernels("wasm", { forward: forwardKernel, backward: backwardKernel });
+  registerGeluKernels("wasm", {
+    forward: forwardKernel,
+    backward: backwardKernel,
+    forwardSlope: forwardSlopeKernel,
+  });
 }

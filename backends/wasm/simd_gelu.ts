@@ -4,8 +4,12 @@
  * memory, assembled by `asm.ts`:
  *
  * - `forward(x, y, count)`: `y = x Phi(x)`, `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
- * - `backward(dy, x, dx, count)`: `dx = dy (Phi(x) + x phi(x))`, `phi` the
- *   standard normal density.
+ * - `forwardSlope(x, y, slope, count)`: also `slope = Phi(x) + x phi(x)`,
+ *   `phi` the standard normal density, the derivative, with the bits
+ *   `backward` multiplies by (so a backward pass that reads it, `scale`,
+ *   gives what `backward` gives).
+ * - `backward(dy, x, dx, count)`: `dx = dy (Phi(x) + x phi(x))`.
+ * - `scale(dy, slope, dx, count)`: `dx = dy slope`.
  *
  * `erf` is Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, the
  * size of float32 rounding near 1): `1 - erf(|z|) = poly(t) exp(-z^2)`,
@@ -33,6 +37,7 @@ import {
   type Local,
   mul,
   set,
+  type V128,
   v128Load,
   v128Store,
   vAbs,
@@ -48,7 +53,9 @@ import {
 import { ERF_A, ERF_P } from "../../ops/erf.ts";
 import { horner, vExp } from "./simd_exp.ts";
 
-/** Locals and code shared by both kernels: `Phi(x)` and `exp(-x^2 / 2)` of the lanes at `x`. */
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Locals and code shared by the kernels: `Phi(x)` and `exp(-x^2 / 2)` of the lanes at `x`. */
 class NormalCdf {
   readonly x: Local<"v128">;
   readonly cdf: Local<"v128">;
@@ -60,6 +67,11 @@ class NormalCdf {
 
   constructor(f: FunctionBuilder) {
     [this.x, this.cdf, this.gauss, this.#z, this.#t, this.#n, this.#r] = f.locals("v128", 7);
+  }
+
+  /** `Phi(x) + x phi(x)`, the derivative, once {@linkcode compute} has run. */
+  slope(): V128 {
+    return vAdd(get(this.cdf), vMul(get(this.x), vMul(get(this.gauss), vConst(INV_SQRT_2PI))));
   }
 
   /** Sets `cdf = Phi(x)` and `gauss = exp(-x^2 / 2)` from the lanes in local `x`. */
@@ -118,8 +130,12 @@ function overLanes(
 export const SIMD_GELU_SIGNATURES = {
   /** `y = x Phi(x)` over `count` floats (`count % 4 == 0`). */
   forward: ["x", "y", "count"],
+  /** `y = x Phi(x)` and `slope = Phi(x) + x phi(x)` over `count` floats (`count % 4 == 0`). */
+  forwardSlope: ["x", "y", "slope", "count"],
   /** `dx = dy (Phi(x) + x phi(x))` over `count` floats (`count % 4 == 0`). */
   backward: ["dy", "x", "dx", "count"],
+  /** `dx = dy slope` over `count` floats (`count % 4 == 0`). */
+  scale: ["dy", "slope", "dx", "count"],
 } as const;
 
 const forwardKernel = () =>
@@ -135,27 +151,54 @@ const forwardKernel = () =>
     });
   });
 
+const forwardSlopeKernel = () =>
+  defineKernel(
+    "forwardSlope",
+    SIMD_GELU_SIGNATURES.forwardSlope,
+    (f, { x, y, slope, count }) => {
+      return overLanes(f, count, (at, offset) => {
+        const phi = new NormalCdf(f);
+        return [
+          ...v128Load(at(x), offset),
+          ...set(phi.x),
+          ...phi.compute(),
+          ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset),
+          ...v128Store(at(slope), phi.slope(), offset),
+        ];
+      });
+    },
+  );
+
 const backwardKernel = () =>
   defineKernel("backward", SIMD_GELU_SIGNATURES.backward, (f, { dy, x, dx, count }) => {
     return overLanes(f, count, (at, offset) => {
       const phi = new NormalCdf(f);
-      const density = vMul(get(phi.gauss), vConst(1 / Math.sqrt(2 * Math.PI)));
       return [
         ...v128Load(at(x), offset),
         ...set(phi.x),
         ...phi.compute(),
-        ...v128Store(
-          at(dx),
-          vMul(v128Load(at(dy), offset), vAdd(get(phi.cdf), vMul(get(phi.x), density))),
-          offset,
-        ),
+        ...v128Store(at(dx), vMul(v128Load(at(dy), offset), phi.slope()), offset),
       ];
     });
   });
 
+const scaleKernel = () =>
+  defineKernel("scale", SIMD_GELU_SIGNATURES.scale, (f, { dy, slope, dx, count }) => {
+    return overLanes(f, count, (at, offset) => [
+      ...v128Store(
+        at(dx),
+        vMul(v128Load(at(dy), offset), v128Load(at(slope), offset)),
+        offset,
+      ),
+    ]);
+  });
+
 /** The module's bytes; `shared` must match the memory it will import. */
 export function simdGeluModule(shared: boolean): Uint8Array<ArrayBuffer> {
-  return kernelModule([forwardKernel(), backwardKernel()], shared);
+  return kernelModule(
+    [forwardKernel(), forwardSlopeKernel(), backwardKernel(), scaleKernel()],
+    shared,
+  );
 }
 
 /** The kernels of one instance, over the memory it was made with (byte offsets). */
