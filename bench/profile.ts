@@ -1,7 +1,7 @@
 /**
  * `deno run -A bench/profile.ts`: where the time goes, per tfjs kernel
  * (count, total ms, share), from `tf.profile`, for one bench-small training
- * step and for one depth of the sweep (512 problems decoded at 10 loops with
+ * step (without and with the STARS penalty, K = 1) and for one depth of the sweep (512 problems decoded at 10 loops with
  * the per-loop cache). `STARS_PROFILE_CONFIG=paper` profiles the paper's
  * configuration's step instead (a GPU job), `STARS_BACKEND` picks the backend. Each summary line sets the wall time against the time
  * inside kernels: the rest is dispatch (JavaScript, tfjs bookkeeping, reads).
@@ -12,6 +12,7 @@ import { useBackend } from "../backends/select.ts";
 import { depthSweep } from "../eval/sweep.ts";
 import { PAPER_MODEL } from "../models/config.ts";
 import { LoopedLM } from "../models/looped.ts";
+import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { arithmeticTask } from "../tasks/arithmetic_task.ts";
 import { BENCH_SMALL, benchSetup, PAPER_BENCH } from "./step_time.ts";
 
@@ -61,8 +62,12 @@ const config = paper ? PAPER_BENCH : BENCH_SMALL;
 const setup = benchSetup(config);
 let step = 0;
 await profile({ profile: "train_step", config }, () => setup.run(step++));
-setup.dispose();
 if (paper) Deno.exit(0);
+
+// 1b. The same step with the STARS penalty (K = 1, JVP): what the penalty adds.
+const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };
+await profile({ profile: "train_step_penalty", config }, () => setup.run(step++, penalty));
+setup.dispose();
 
 // 2. One depth of the sweep: 512 problems, every answer token at 10 loops.
 const task = arithmeticTask({ digits: 4 });
