@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type KernelImpl, registerOpKernels } from "./kernels.ts";
+import { type KernelImpl, recordingGradients, registerOpKernels } from "./kernels.ts";
 
 /** The forward kernel's name: input `x`, output `x Phi(x)`. */
 export const GELU = "StarsGelu";
@@ -81,12 +81,6 @@ export function registerGeluKernels(
     ...(kernels.forwardSlope ? { [GELU_WITH_SLOPE]: kernels.forwardSlope } : {}),
   });
   registerGeluGradients();
-}
-
-// Whether tfjs is recording gradients of the ops run now (its tape is on).
-function recordingGradients(): boolean {
-  const state = tf.engine().state;
-  return state.gradientDepth > 0 && state.kernelDepth === 0;
 }
 
 // GELU whose forward kernel also writes the derivative, kept for the

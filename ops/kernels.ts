@@ -29,3 +29,13 @@ export function registerOpKernels(backend: string, kernels: Record<string, Kerne
     });
   }
 }
+
+/**
+ * Whether tfjs is recording gradients of the ops run now (its tape is on):
+ * an op may then run a forward kernel that also keeps what its backward
+ * kernel would otherwise recompute.
+ */
+export function recordingGradients(): boolean {
+  const state = tf.engine().state;
+  return state.gradientDepth > 0 && state.kernelDepth === 0;
+}

@@ -17,12 +17,24 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type KernelImpl, registerOpKernels } from "./kernels.ts";
+import { type KernelImpl, recordingGradients, registerOpKernels } from "./kernels.ts";
 
 /** The forward kernel's name: inputs `x`, `gain`, `bias`; attribute `eps`; output `y`. */
 export const LAYER_NORM = "StarsLayerNorm";
-/** The backward kernel's name: inputs `dy`, `x`, `gain`; outputs `[dx, dgain, dbias]`. */
+/**
+ * The backward kernel's name: inputs `dy`, `x`, `gain` and optionally
+ * `stats` (each row's mean and rstd from {@linkcode LAYER_NORM_WITH_STATS},
+ * which a kernel may read instead of recomputing them); attribute `eps`;
+ * outputs `[dx, dgain, dbias]`.
+ */
 export const LAYER_NORM_GRAD = "StarsLayerNormGrad";
+/**
+ * The forward kernel that also writes each row's mean and rstd: inputs and
+ * attribute as {@linkcode LAYER_NORM}, outputs `y` and `stats` (`[rows, 2]`).
+ * A backend may register it; {@linkcode layerNorm} then runs it when tfjs
+ * records gradients, and the backward kernel reads the statistics.
+ */
+export const LAYER_NORM_WITH_STATS = "StarsLayerNormWithStats";
 
 const FORWARD = LAYER_NORM;
 const BACKWARD = LAYER_NORM_GRAD;
@@ -91,10 +103,17 @@ export function registerLayerNormGradients(): void {
   tf.registerGradient({
     kernelName: BACKWARD,
     inputsToSave: ["dy", "x", "gain"],
+    // `stats` are the statistics of this same x, so the x term is the whole
+    // dependence on x; the statistics themselves (a saved constant) get none.
     gradFunc: (dys, [dy, x, gain], attrs) => {
       const eps = (attrs as unknown as { eps: number }).eps;
       const grads = backwardGradient(dy, x, gain, dys as tf.Tensor[], eps);
-      return { dy: () => grads.dy, x: () => grads.x, gain: () => grads.gain };
+      return {
+        dy: () => grads.dy,
+        x: () => grads.x,
+        gain: () => grads.gain,
+        stats: () => tf.zeros([tf.util.sizeFromShape(x.shape) / x.shape[x.rank - 1], 2]),
+      };
     },
   });
   gradientsRegistered = true;
@@ -103,10 +122,37 @@ export function registerLayerNormGradients(): void {
 /** Registers a backend's LayerNorm kernels and the op's gradients (idempotent). */
 export function registerLayerNormKernels(
   backend: string,
-  kernels: { forward: KernelImpl; backward: KernelImpl },
+  kernels: { forward: KernelImpl; backward: KernelImpl; forwardStats?: KernelImpl },
 ): void {
-  registerOpKernels(backend, { [FORWARD]: kernels.forward, [BACKWARD]: kernels.backward });
+  registerOpKernels(backend, {
+    [FORWARD]: kernels.forward,
+    [BACKWARD]: kernels.backward,
+    ...(kernels.forwardStats ? { [LAYER_NORM_WITH_STATS]: kernels.forwardStats } : {}),
+  });
   registerLayerNormGradients();
+}
+
+// LayerNorm whose forward kernel also writes the rows' statistics, kept for
+// the backward kernel (customGrad saves them); the backward kernel's own
+// gradient keeps second derivatives exact.
+function layerNormKeepingStats(
+  x: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  const attrs = { eps } as unknown as tf.NamedAttrMap;
+  return tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, gs, bs, save] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const inputMap = { x: xs, gain: gs, bias: bs } as unknown as tf.NamedTensorMap;
+    const [y, stats] = tf.engine().runKernel(LAYER_NORM_WITH_STATS, inputMap, attrs) as tf.Tensor[];
+    save([xs, gs, stats]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [sx, sg, ss]: tf.Tensor[]) =>
+        tf.engine().runKernel(BACKWARD, { dy, x: sx, gain: sg, stats: ss }, attrs) as tf.Tensor[],
+    };
+  })(x, gain, bias);
 }
 
 /** Whether the fused LayerNorm has kernels on the active backend. */
@@ -124,6 +170,9 @@ export function fusedLayerNorm(
   bias: tf.Tensor,
   eps: number,
 ): tf.Tensor {
+  if (recordingGradients() && tf.getKernel(LAYER_NORM_WITH_STATS, tf.getBackend())) {
+    return layerNormKeepingStats(x, gain, bias, eps);
+  }
   const inputs = { x, gain, bias } as unknown as tf.NamedTensorMap;
   return tf.engine().runKernel(FORWARD, inputs, { eps }) as tf.Tensor;
 }

@@ -8,7 +8,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { gpuAdapter, useBackend } from "../backends/select.ts";
-import { fusedLayerNormReady } from "../ops/layer_norm.ts";
+import {
+  fusedLayerNormReady,
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  LAYER_NORM_WITH_STATS,
+} from "../ops/layer_norm.ts";
 import { layerNorm } from "../models/norm.ts";
 import { maxAbsDiff } from "./_backend.ts";
 
@@ -103,3 +108,35 @@ if (BACKENDS.includes("webgpu")) {
     assertLessOrEqual(maxAbsDiff(want, got), 2e-5);
   });
 }
+
+Deno.test("fused layer norm (wasm): the backward pass that reads the forward's statistics gives the recomputing kernel's bits", async () => {
+  await useBackend("wasm");
+  assert(
+    tf.getKernel(LAYER_NORM_WITH_STATS, "wasm"),
+    "wasm registers the forward kernel with stats",
+  );
+  for (const d of [128, 12, 10]) {
+    const x = fill([6, 5, d], 1, 3),
+      gain = fill([d], 2),
+      bias = fill([d], 3),
+      dy = fill([6, 5, d], 4);
+    const attrs = { eps: 1e-5 } as unknown as tf.NamedAttrMap;
+    // Under tf.grads the op runs the statistics-writing forward kernel.
+    const viaStats = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(layerNorm(a, { gain: g, bias: b }), dy))
+    )([x, gain, bias]);
+    const recomputed = tf.engine().runKernel(
+      LAYER_NORM_GRAD,
+      { dy, x, gain },
+      attrs,
+    ) as tf.Tensor[];
+    viaStats.forEach((t, i) =>
+      assertEquals(t.dataSync(), recomputed[i].dataSync(), `output ${i}, d ${d}`)
+    );
+    const inputs = { x, gain, bias } as unknown as tf.NamedTensorMap;
+    const [y] = tf.engine().runKernel(LAYER_NORM_WITH_STATS, inputs, attrs) as tf.Tensor[];
+    const plain = tf.engine().runKernel(LAYER_NORM, inputs, attrs) as tf.Tensor;
+    assertEquals(y.dataSync(), plain.dataSync(), `y, d ${d}`);
+    tf.dispose([x, gain, bias, dy, ...viaStats, ...recomputed, y, plain]);
+  }
+});

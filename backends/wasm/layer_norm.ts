@@ -52,11 +52,38 @@ function forwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
 }
 
 /**
+ * The forward pass that also writes each row's mean and rstd (`[rows, 2]`)
+ * for the backward pass to read. The JavaScript path keeps its float64
+ * statistics to itself (its backward recomputes them): it writes them
+ * rounded, for a reader's information only.
+ */
+function forwardStatsKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const { x, gain, bias } = args.inputs as Record<string, tf.TensorInfo>;
+  const { eps } = args.attrs as unknown as { eps: number };
+  const backend = args.backend as WasmBackend;
+  const d = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / d;
+  const simd = d % 4 === 0 ? simdOf(backend) : null;
+  if (!simd) {
+    const y = forwardKernel(args), stats = backend.makeOutput([rows, 2], "float32");
+    const [xs, out] = [x, stats].map((t) => backend.typedArrayFromHeap(t));
+    const { mean, rstd } = rowStats(xs, rows, d, eps);
+    for (let r = 0; r < rows; r++) [out[2 * r], out[2 * r + 1]] = [mean[r], rstd[r]];
+    return [y, stats];
+  }
+  const y = backend.makeOutput(x.shape, "float32");
+  const stats = backend.makeOutput([rows, 2], "float32");
+  const [px, pg, pb, py, ps] = [x, gain, bias, y, stats].map((t) => offsetOf(backend, t));
+  simd.forwardStats(px, pg, pb, py, ps, rows, d, float32Bits(eps));
+  return [y, stats];
+}
+
+/**
  * Given `dy`: `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))` with
  * `g = dy * gain`, and the gain and bias gradients summed over rows.
  */
 function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const { dy, x, gain } = args.inputs as Record<string, tf.TensorInfo>;
+  const { dy, x, gain, stats } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  if (!dy || !x || !gain) throw new Error("StarsLayerNormGrad needs inputs dy, x and gain");
   const { eps } = args.attrs as unknown as { eps: number };
   const backend = args.backend as WasmBackend;
   const d = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / d;
@@ -68,7 +95,8 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const simd = d % 4 === 0 ? simdOf(backend) : null;
   if (simd) {
     const [pdy, px, pg, pdx, pdg, pdb] = [dy, x, gain, ...outs].map((t) => offsetOf(backend, t));
-    simd.backward(pdy, px, pg, pdx, pdg, pdb, rows, d, float32Bits(eps));
+    if (stats) simd.backwardStats(pdy, px, pg, offsetOf(backend, stats), pdx, pdg, pdb, rows, d);
+    else simd.backward(pdy, px, pg, pdx, pdg, pdb, rows, d, float32Bits(eps));
     return outs;
   }
   const [dys, xs, g, dx, dgainOut, dbiasOut] = [dy, x, gain, ...outs].map((t) =>
@@ -103,5 +131,9 @@ function backwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
  * (idempotent). `useBackend("wasm")` calls it through `useFastWasmKernels`.
  */
 export function registerWasmLayerNorm(): void {
-  registerLayerNormKernels("wasm", { forward: forwardKernel, backward: backwardKernel });
+  registerLayerNormKernels("wasm", {
+    forward: forwardKernel,
+    backward: backwardKernel,
+    forwardStats: forwardStatsKernel,
+  });
 }

@@ -4,9 +4,14 @@
  *
  * - `forward(x, gain, bias, y, rows, d, epsBits)`:
  *   `y = (x - mean) * rstd * gain + bias`, `rstd = 1 / sqrt(var + eps)`.
+ * - `forwardStats(x, gain, bias, y, stats, rows, d, epsBits)`: also writes
+ *   each row's `mean` and `rstd` to `stats` (`[rows, 2]`).
  * - `backward(dy, x, gain, dx, dgain, dbias, rows, d, epsBits)`:
  *   `dx = rstd (g - mean(g) - xhat mean(g xhat))` with `g = dy gain`, and
  *   `dgain = sum(dy xhat)`, `dbias = sum(dy)` over rows.
+ * - `backwardStats(dy, x, gain, stats, dx, dgain, dbias, rows, d)`: the
+ *   same, reading the rows' statistics from `forwardStats` instead of
+ *   recomputing them (the same floats, so the same results).
  *
  * Means and variances take two passes (no `E[x^2] - mean^2` cancellation), in
  * four float32 lanes. `epsBits` is `eps` as float32 bits (the functions take
@@ -19,6 +24,8 @@ import {
   type Code,
   defineKernel,
   expr,
+  f32Load,
+  f32Store,
   forLoop,
   type FunctionBuilder,
   get,
@@ -120,6 +127,28 @@ class RowStats {
     ];
   }
 
+  /** Writes mean and rstd (set by {@linkcode of}) to the 8 bytes at local `at`. */
+  store(at: Local<"i32">): Code {
+    return [
+      ...f32Store(get(at), get(this.mean)),
+      ...f32Store(add(get(at), i32(4)), get(this.rstd)),
+    ];
+  }
+
+  /** Reads mean and rstd from the 8 bytes at local `at` (as {@linkcode store} wrote them). */
+  load(at: Local<"i32">): Code {
+    return [
+      ...f32Load(get(at)),
+      ...set(this.mean),
+      ...splat(get(this.mean)),
+      ...set(this.meanV),
+      ...f32Load(add(get(at), i32(4))),
+      ...set(this.rstd),
+      ...splat(get(this.rstd)),
+      ...set(this.rstdV),
+    ];
+  }
+
   /** `(x[row + i] - mean) * rstd`, four lanes. */
   xhat(row: Local<"i32">): V128 {
     return vMul(vSub(v128Load(add(get(row), get(this.i))), get(this.meanV)), get(this.rstdV));
@@ -130,103 +159,142 @@ class RowStats {
 export const SIMD_LAYER_NORM_SIGNATURES = {
   /** `y = (x - mean) * rstd * gain + bias` over `rows` rows of `d` (`d % 4 == 0`). */
   forward: ["x", "gain", "bias", "y", "rows", "d", "epsBits"],
+  /** The forward pass, also writing each row's mean and rstd to `stats` (`[rows, 2]`). */
+  forwardStats: ["x", "gain", "bias", "y", "stats", "rows", "d", "epsBits"],
   /** `dx`, and `dgain`, `dbias` summed over rows (see the module notes). */
   backward: ["dy", "x", "gain", "dx", "dgain", "dbias", "rows", "d", "epsBits"],
+  /** `backward` with the rows' statistics read from `stats` (as `forwardStats` wrote them). */
+  backwardStats: ["dy", "x", "gain", "stats", "dx", "dgain", "dbias", "rows", "d"],
 } as const;
 
-function forwardKernel(): KernelFunction {
-  return defineKernel(
-    "forward",
-    SIMD_LAYER_NORM_SIGNATURES.forward,
-    (f, { x, gain, bias, y, rows, d, epsBits }) => {
-      const [r, xRow, yRow] = f.locals("i32", 3);
-      const s = new RowStats(f);
-      const at = (base: Local<"i32">) => add(get(base), get(s.i));
-      const write = v128Store(
-        at(yRow),
-        vAdd(vMul(s.xhat(xRow), v128Load(at(gain))), v128Load(at(bias))),
-      );
-      const row = [
-        ...add(get(x), mul(get(r), get(s.width))),
-        ...set(xRow),
-        ...add(get(y), mul(get(r), get(s.width))),
-        ...set(yRow),
-        ...s.of(xRow),
-        ...s.overRow(write),
-      ];
-      const code = [...s.setup(d, epsBits), ...forLoop(r, rows, row)];
-      return code;
-    },
+// One row of the forward pass: statistics, then the normalised, scaled row.
+function forwardRows(
+  f: FunctionBuilder,
+  p: Record<"x" | "gain" | "bias" | "y" | "rows" | "d" | "epsBits", Local<"i32">>,
+  stats?: Local<"i32">,
+): Code {
+  const [r, xRow, yRow, at8] = f.locals("i32", 4);
+  const s = new RowStats(f);
+  const at = (base: Local<"i32">) => add(get(base), get(s.i));
+  const write = v128Store(
+    at(yRow),
+    vAdd(vMul(s.xhat(xRow), v128Load(at(p.gain))), v128Load(at(p.bias))),
   );
+  const keep = stats ? [...add(get(stats), mul(get(r), i32(8))), ...set(at8), ...s.store(at8)] : [];
+  const row = [
+    ...add(get(p.x), mul(get(r), get(s.width))),
+    ...set(xRow),
+    ...add(get(p.y), mul(get(r), get(s.width))),
+    ...set(yRow),
+    ...s.of(xRow),
+    ...keep,
+    ...s.overRow(write),
+  ];
+  return [...s.setup(p.d, p.epsBits), ...forLoop(r, p.rows, row)];
+}
+
+function forwardKernel(): KernelFunction {
+  return defineKernel("forward", SIMD_LAYER_NORM_SIGNATURES.forward, (f, p) => forwardRows(f, p));
+}
+
+function forwardStatsKernel(): KernelFunction {
+  return defineKernel(
+    "forwardStats",
+    SIMD_LAYER_NORM_SIGNATURES.forwardStats,
+    (f, p) => forwardRows(f, p, p.stats),
+  );
+}
+
+// The backward pass: each row's statistics (recomputed, or read from
+// `stats`), its sums, then dx; dgain and dbias summed over rows.
+function backwardRows(
+  f: FunctionBuilder,
+  p: Record<"dy" | "x" | "gain" | "dx" | "dgain" | "dbias" | "rows" | "d", Local<"i32">>,
+  source: { epsBits: Local<"i32"> } | { stats: Local<"i32"> },
+): Code {
+  const { dy, x, gain, dx, dgain, dbias, rows, d } = p;
+  const [r, xRow, dyRow, dxRow, at8] = f.locals("i32", 5);
+  const [m1, m2, xh, g, dyv] = f.locals("v128", 5);
+  const s = new RowStats(f);
+  const at = (base: Local<"i32">) => add(get(base), get(s.i));
+  const mean = (acc: Local<"v128">) => expr<"f32">([...laneSum(acc), ...get(s.count), OP.f32Div]);
+  const sums = s.overRow([
+    ...s.xhat(xRow),
+    ...set(xh),
+    ...v128Load(at(dyRow)),
+    ...set(dyv),
+    ...vMul(get(dyv), v128Load(at(gain))),
+    ...set(g),
+    ...vAdd(get(m1), get(g)),
+    ...set(m1),
+    ...vAdd(get(m2), vMul(get(g), get(xh))),
+    ...set(m2),
+    ...v128Store(at(dgain), vAdd(v128Load(at(dgain)), vMul(get(dyv), get(xh)))),
+    ...v128Store(at(dbias), vAdd(v128Load(at(dbias)), get(dyv))),
+  ]);
+  const write = s.overRow(v128Store(
+    at(dxRow),
+    vMul(
+      get(s.rstdV),
+      vSub(
+        vSub(vMul(v128Load(at(dyRow)), v128Load(at(gain))), get(m1)),
+        vMul(s.xhat(xRow), get(m2)),
+      ),
+    ),
+  ));
+  const statistics = "stats" in source
+    ? [...add(get(source.stats), mul(get(r), i32(8))), ...set(at8), ...s.load(at8)]
+    : s.of(xRow);
+  const row = [
+    ...add(get(x), mul(get(r), get(s.width))),
+    ...set(xRow),
+    ...add(get(dy), mul(get(r), get(s.width))),
+    ...set(dyRow),
+    ...add(get(dx), mul(get(r), get(s.width))),
+    ...set(dxRow),
+    ...statistics,
+    ...v128Zero,
+    ...set(m1),
+    ...v128Zero,
+    ...set(m2),
+    ...sums,
+    ...splat(mean(m1)),
+    ...set(m1),
+    ...splat(mean(m2)),
+    ...set(m2),
+    ...write,
+  ];
+  const zero = s.overRow([
+    ...v128Store(at(dgain), v128Zero),
+    ...v128Store(at(dbias), v128Zero),
+  ]);
+  // setup reads eps only for recomputed statistics; read from stats, it is unused.
+  const epsBits = "epsBits" in source ? source.epsBits : d;
+  return [...s.setup(d, epsBits), ...zero, ...forLoop(r, rows, row)];
 }
 
 function backwardKernel(): KernelFunction {
   return defineKernel(
     "backward",
     SIMD_LAYER_NORM_SIGNATURES.backward,
-    (f, { dy, x, gain, dx, dgain, dbias, rows, d, epsBits }) => {
-      const [r, xRow, dyRow, dxRow] = f.locals("i32", 4);
-      const [m1, m2, xh, g, dyv] = f.locals("v128", 5);
-      const s = new RowStats(f);
-      const at = (base: Local<"i32">) => add(get(base), get(s.i));
-      const mean = (acc: Local<"v128">) =>
-        expr<"f32">([...laneSum(acc), ...get(s.count), OP.f32Div]);
-      const sums = s.overRow([
-        ...s.xhat(xRow),
-        ...set(xh),
-        ...v128Load(at(dyRow)),
-        ...set(dyv),
-        ...vMul(get(dyv), v128Load(at(gain))),
-        ...set(g),
-        ...vAdd(get(m1), get(g)),
-        ...set(m1),
-        ...vAdd(get(m2), vMul(get(g), get(xh))),
-        ...set(m2),
-        ...v128Store(at(dgain), vAdd(v128Load(at(dgain)), vMul(get(dyv), get(xh)))),
-        ...v128Store(at(dbias), vAdd(v128Load(at(dbias)), get(dyv))),
-      ]);
-      const write = s.overRow(v128Store(
-        at(dxRow),
-        vMul(
-          get(s.rstdV),
-          vSub(
-            vSub(vMul(v128Load(at(dyRow)), v128Load(at(gain))), get(m1)),
-            vMul(s.xhat(xRow), get(m2)),
-          ),
-        ),
-      ));
-      const row = [
-        ...add(get(x), mul(get(r), get(s.width))),
-        ...set(xRow),
-        ...add(get(dy), mul(get(r), get(s.width))),
-        ...set(dyRow),
-        ...add(get(dx), mul(get(r), get(s.width))),
-        ...set(dxRow),
-        ...s.of(xRow),
-        ...v128Zero,
-        ...set(m1),
-        ...v128Zero,
-        ...set(m2),
-        ...sums,
-        ...splat(mean(m1)),
-        ...set(m1),
-        ...splat(mean(m2)),
-        ...set(m2),
-        ...write,
-      ];
-      const zero = s.overRow([
-        ...v128Store(at(dgain), v128Zero),
-        ...v128Store(at(dbias), v128Zero),
-      ]);
-      const code = [...s.setup(d, epsBits), ...zero, ...forLoop(r, rows, row)];
-      return code;
-    },
+    (f, p) => backwardRows(f, p, { epsBits: p.epsBits }),
+  );
+}
+
+function backwardStatsKernel(): KernelFunction {
+  return defineKernel(
+    "backwardStats",
+    SIMD_LAYER_NORM_SIGNATURES.backwardStats,
+    (f, p) => backwardRows(f, p, { stats: p.stats }),
   );
 }
 
 /** The module's bytes; `shared` must match the memory it will import. */
 export function simdLayerNormModule(shared: boolean): Uint8Array<ArrayBuffer> {
-  return kernelModule([forwardKernel(), backwardKernel()], shared);
+  return kernelModule(
+    [forwardKernel(), forwardStatsKernel(), backwardKernel(), backwardStatsKernel()],
+    shared,
+  );
 }
 
 /** The kernels of one instance, over the memory it was made with (byte offsets). */
