@@ -6,23 +6,19 @@
  * accuracy, and a PCA of the state trajectories. `--compare` overlays the
  * accuracy curves of several `results.json` files from `deno task eval`.
  */
-import { Progress } from "./progress.ts";
-import { compareResults } from "./compare.ts";
 import { useBackend } from "../backends/select.ts";
-import { dynamicsChart, pcaChart } from "../plots/dynamics.ts";
-import { dynamicsCsv, dynamicsTable } from "../plots/dynamics_text.ts";
-import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
-import { MAX_EVAL_LOOPS } from "./eval.ts";
+import { dynamicsFiles, dynamicsHeading } from "../plots/dynamics_output.ts";
+import { dynamicsTable } from "../plots/dynamics_text.ts";
 import { analyzeCheckpoint, prepareCheckpointAnalysis } from "../train/analyze_checkpoint.ts";
-import {
-  backendFlag,
-  BLAS_HELP,
-  blasFlag,
-  ensureWritableDir,
-  intFlag,
-  parseFlags,
-  UsageError,
-} from "./usage.ts";
+import { backendFlag, BLAS_HELP, blasFlag } from "./backend_flags.ts";
+import { compareResults } from "./compare.ts";
+import { intFlag, parseFlags } from "./flags.ts";
+import { MAX_EVAL_LOOPS } from "./loop_flags.ts";
+import { ensureWritableDir } from "./out_dir.ts";
+import { Progress } from "./progress.ts";
+import { UsageError } from "./usage_error.ts";
+import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
+import { writeFiles } from "./write_files.ts";
 
 const HELP = `Record a checkpoint's latent dynamics per loop, or overlay eval results.
 
@@ -133,31 +129,17 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   } finally {
     progress.end();
   }
-  const { result, report } = analysis;
-  const config = prepared.config;
-  const problems = analysis.problems.length;
-  const names = analysis.problems.map((p) => `${p.prompt}${p.answer}`);
-  const head = `checkpoint ${dir} (step ${opened.step}, trained at ${config.loops} loops${
-    config.loop_sampler !== "fixed" ? `, ${config.loop_sampler} sampler` : ""
-  }), ${problems} problems, ${loops} loops; means over answer positions`;
+  const { result, report, problems } = analysis;
+  const run = {
+    checkpoint: dir,
+    step: opened.step,
+    config: prepared.config,
+    problems: problems.length,
+    loops,
+  };
   if (flags.json) console.log(JSON.stringify(report));
-  else console.log(dynamicsTable(head, result));
-  if (out) {
-    await Deno.writeTextFile(`${out}/dynamics.json`, JSON.stringify(report) + "\n");
-    await Deno.writeTextFile(`${out}/dynamics.csv`, dynamicsCsv(result) + "\n");
-    const name = dir.replace(/\/+$/, "").split("/").pop() ?? dir;
-    await Deno.writeTextFile(
-      `${out}/dynamics.svg`,
-      dynamicsChart(result, {
-        title: `Latent dynamics: ${name}`,
-        trainLoops: config.loop_sampler === "fixed" ? config.loops : undefined,
-      }),
-    );
-    await Deno.writeTextFile(
-      `${out}/pca.svg`,
-      pcaChart(result, 10, `${name}: states (PCA)`, names),
-    );
-    console.error(`wrote ${out}/dynamics.json, dynamics.csv, dynamics.svg, pca.svg`);
-  }
+  else console.log(dynamicsTable(dynamicsHeading(run), result));
+  const names = problems.map((p) => `${p.prompt}${p.answer}`);
+  if (out) console.error(await writeFiles(out, dynamicsFiles(run, result, report, names)));
   return 0;
 }

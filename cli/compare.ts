@@ -5,8 +5,12 @@
  */
 import { parseSweepReports } from "../eval/report.ts";
 import { accuracyChart } from "../plots/accuracy.ts";
+import { sweepRun } from "../plots/sweep_output.ts";
+import { fileReason } from "../utils/file_reason.ts";
 import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
-import { ensureWritableDir, fileReason, listFlag, parseFlags, UsageError } from "./usage.ts";
+import { listFlag, parseFlags } from "./flags.ts";
+import { ensureWritableDir } from "./out_dir.ts";
+import { UsageError } from "./usage_error.ts";
 
 const HELP = `Overlay the accuracy curves of deno task eval results in one chart.
 
@@ -55,16 +59,7 @@ export async function compareResults(
         `--${flag}: "${file}" is not a results.json of deno task eval: ${reports}`,
       );
     }
-    for (const r of reports) {
-      runs.push({
-        name: r.checkpoint,
-        trainLoops: r.loop_sampler === undefined || r.loop_sampler === "fixed"
-          ? r.train_loops
-          : undefined,
-        points: r.results.map((x) => ({ ...x, depth: x.loops })),
-        exits: r.exits ?? [],
-      });
-    }
+    runs.push(...reports.map(sweepRun));
   }
   await ensureWritableDir("out", out);
   await Deno.writeTextFile(`${out}/accuracy.svg`, accuracyChart(runs));

@@ -5,26 +5,19 @@
  * a 95% Wilson interval), adaptive exit, and plots.
  */
 import { useBackend } from "../backends/select.ts";
-import { type ExitRule, parseExitRule } from "../eval/exit.ts";
 import type { SweepReport } from "../eval/report.ts";
-import { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "../plots/report_text.ts";
 import { DEFAULT_DEPTH_GRID } from "../eval/sweep.ts";
-import { Progress, sweepWork } from "./progress.ts";
-import { stepsTableMarkdown } from "../eval/steps.ts";
-import { accuracyChart } from "../plots/accuracy.ts";
+import { sweepFiles, sweepText } from "../plots/sweep_output.ts";
 import type { OpenedWeights } from "../train/weights.ts";
-import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
 import { evaluateCheckpoint, prepareCheckpointEvaluation } from "../train/evaluate_checkpoint.ts";
-import {
-  backendFlag,
-  BLAS_HELP,
-  blasFlag,
-  ensureWritableDir,
-  intFlag,
-  listFlag,
-  parseFlags,
-  UsageError,
-} from "./usage.ts";
+import { backendFlag, BLAS_HELP, blasFlag } from "./backend_flags.ts";
+import { intFlag, parseFlags, takeRepeated } from "./flags.ts";
+import { MAX_EVAL_LOOPS, parseExitRules, parseLoopList } from "./loop_flags.ts";
+import { ensureWritableDir } from "./out_dir.ts";
+import { Progress, sweepProgress, sweepWork } from "./progress.ts";
+import { UsageError } from "./usage_error.ts";
+import { openCheckpointFlag, WEIGHTS_HELP } from "./weights_flag.ts";
+import { writeFiles } from "./write_files.ts";
 
 const HELP = `Evaluate checkpoints' exact-match accuracy at several loop counts.
 
@@ -75,28 +68,6 @@ ${BLAS_HELP}
 Accuracies come with 95% Wilson intervals; decoding batches shrink at high loop
 counts so the per-loop key/value caches stay under 64M floats.`;
 
-/** The most loops an evaluation runs per token (as the config's `loops`). */
-export const MAX_EVAL_LOOPS = 10000;
-
-/** Parses a comma-separated list of loop counts (integers 0 to {@linkcode MAX_EVAL_LOOPS}). */
-export function parseLoopList(text: string): number[] {
-  if (text.split(",").every((s) => s.trim() === "")) {
-    throw new UsageError("--loops: give at least one loop count, e.g. 1,2,4,8");
-  }
-  return listFlag("loops", text).map((s) => {
-    const n = Number(s);
-    if (!/^\d+$/.test(s) || !Number.isSafeInteger(n)) {
-      throw new UsageError(
-        `--loops: "${s}" is not a loop count (plain decimal integers >= 0, comma-separated)`,
-      );
-    }
-    if (n > MAX_EVAL_LOOPS) {
-      throw new UsageError(`--loops: ${s} is more than ${MAX_EVAL_LOOPS} loops per token`);
-    }
-    return n;
-  });
-}
-
 /** Runs the eval command; returns the process exit code. */
 export async function evalCommand(args: string[]): Promise<number> {
   const { values: dirs, rest } = takeRepeated(args, "checkpoint");
@@ -123,10 +94,9 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (dirs.length === 0) {
     throw new UsageError("--checkpoint DIR is required (a folder written by deno task train)");
   }
-  const opened = new Map<string, OpenedWeights>();
+  const opened: OpenedWeights[] = [];
   for (const dir of dirs) {
-    opened.set(
-      dir,
+    opened.push(
       await openCheckpointFlag(
         dir,
         flags.names as string | undefined,
@@ -164,8 +134,8 @@ export async function evalCommand(args: string[]): Promise<number> {
     backend: active,
   };
   const prepared = [];
-  for (const dir of dirs) {
-    prepared.push(await prepareCheckpointEvaluation(dir, opened.get(dir)!, options));
+  for (const [i, dir] of dirs.entries()) {
+    prepared.push(await prepareCheckpointEvaluation(dir, opened[i], options));
   }
   if (out) await ensureWritableDir("out", out);
 
@@ -183,83 +153,12 @@ export async function evalCommand(args: string[]): Promise<number> {
         batchSize,
         cache: !flags.uncached,
         teacherForcing: !flags.decode && !flags.uncached,
-        onProblem: (o) =>
-          progress.advance(o.loops + 1, o.exit ? `exit ${o.exit}` : `${o.loops} loops`),
-        onDepth: (p) =>
-          progress.row(
-            `${p.depth} loops ${(p.accuracy * 100).toFixed(1)}% (${p.correct}/${p.total})`,
-          ),
-        onExit: (e) =>
-          progress.row(
-            `exit ${e.rule} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,
-          ),
+        ...sweepProgress(progress),
       }),
     );
     progress.end();
   }
-  const json = JSON.stringify(reports.length === 1 ? reports[0] : { runs: reports });
-  const csv = [REPORT_CSV_HEADER, ...reports.flatMap(reportCsvRows)].join("\n");
-  if (flags.json) console.log(json);
-  else if (flags.csv) console.log(csv);
-  else {
-    console.log(
-      reports.map((r) =>
-        r.by_steps
-          ? `${reportTable(r)}\n\naccuracy by steps x loops:\n${stepsTableMarkdown(r.by_steps)}`
-          : reportTable(r)
-      ).join("\n\n"),
-    );
-  }
-  if (out) {
-    await Deno.writeTextFile(`${out}/results.json`, json + "\n");
-    await Deno.writeTextFile(`${out}/results.csv`, csv + "\n");
-    const chart = accuracyChart(reports.map((r) => ({
-      name: r.checkpoint,
-      trainLoops: r.loop_sampler === "fixed" || r.loop_sampler === undefined
-        ? r.train_loops
-        : undefined,
-      points: r.results.map((x) => ({ ...x, depth: x.loops })),
-      exits: r.exits,
-    })));
-    await Deno.writeTextFile(`${out}/accuracy.svg`, chart);
-    console.error(`wrote ${out}/results.json, ${out}/results.csv, ${out}/accuracy.svg`);
-  }
+  console.log(sweepText(reports, flags.json ? "json" : flags.csv ? "csv" : "table"));
+  if (out) console.error(await writeFiles(out, sweepFiles(reports)));
   return 0;
-}
-
-/**
- * Pulls every `--name VALUE` / `--name=VALUE` out of `args` (a flag that may
- * repeat), returning the values and the remaining arguments.
- */
-export function takeRepeated(args: string[], name: string): { values: string[]; rest: string[] } {
-  const values: string[] = [], rest: string[] = [];
-  const long = [`--${name}`, `--${name.replaceAll("_", "-")}`];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const eq = long.find((l) => a.startsWith(l + "="));
-    if (eq) values.push(a.slice(eq.length + 1));
-    else if (long.includes(a)) {
-      const v = args[i + 1];
-      if (v === undefined || v.startsWith("--")) {
-        throw new UsageError(`flag --${name} needs a value`);
-      }
-      values.push(v);
-      i++;
-    } else rest.push(a);
-  }
-  return { values, rest };
-}
-
-/** Parses `--exit`: comma-separated rules, each criteria joined by `+`. */
-export function parseExitRules(text: string | undefined): { text: string; rule: ExitRule }[] {
-  if (text === undefined) return [];
-  const items = text.split(",").map((s) => s.trim());
-  if (items.some((s) => s === "")) throw new UsageError(`--exit: empty rule in "${text}"`);
-  return items.map((item) => {
-    try {
-      return { text: item, rule: parseExitRule(item) };
-    } catch (e) {
-      throw new UsageError(`--${(e as Error).message}`);
-    }
-  });
 }

@@ -6,7 +6,8 @@
  */
 import { useBackend } from "../backends/select.ts";
 import { exportWeights, type Naming, NAMINGS } from "../train/weights.ts";
-import { parseFlags, UsageError } from "./usage.ts";
+import { parseFlags } from "./flags.ts";
+import { UsageError } from "./usage_error.ts";
 
 const HELP = `Export a checkpoint's parameters as one safetensors file.
 

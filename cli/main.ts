@@ -11,7 +11,7 @@ import { evalCommand } from "./eval.ts";
 import { exportCommand } from "./export.ts";
 import { reproCommand } from "./repro.ts";
 import { trainCommand } from "./train.ts";
-import { isInputError, UsageError } from "./usage.ts";
+import { isInputError, UsageError } from "./usage_error.ts";
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   train: trainCommand,

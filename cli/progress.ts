@@ -7,6 +7,8 @@
  * loop counts weigh what they cost ({@linkcode sweepWork}).
  */
 
+import type { LoopEvaluationOptions } from "../eval/evaluate.ts";
+
 const encoder = new TextEncoder();
 const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
 
@@ -87,4 +89,22 @@ export class Progress {
     if (this.#pending) write("\r\x1b[K");
     this.#pending = false;
   }
+}
+
+/**
+ * A sweep's callbacks that report on `progress`: each problem advances it
+ * by its loops, each loop count and exit rule is a row when it completes.
+ */
+export function sweepProgress(
+  progress: Progress,
+): Pick<LoopEvaluationOptions, "onProblem" | "onDepth" | "onExit"> {
+  return {
+    onProblem: (o) => progress.advance(o.loops + 1, o.exit ? `exit ${o.exit}` : `${o.loops} loops`),
+    onDepth: (p) =>
+      progress.row(`${p.depth} loops ${(p.accuracy * 100).toFixed(1)}% (${p.correct}/${p.total})`),
+    onExit: (e) =>
+      progress.row(
+        `exit ${e.rule} ${(e.accuracy * 100).toFixed(1)}% at ${e.meanLoops.toFixed(2)} loops`,
+      ),
+  };
 }

@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { parseBackend, useBackend } from "../backends/select.ts";
+import { useBackend } from "../backends/select.ts";
 import { productPathLine } from "../backends/native/blas.ts";
 import type { SweepEvent } from "../repro/run.ts";
 import type { TrainEvent } from "../train/trainer.ts";
 import type { ExitPoint } from "../eval/sweep.ts";
 import { Progress, sweepWork } from "./progress.ts";
-import { listFlag as splitList, UsageError } from "./usage.ts";
+import { backendFlag } from "./backend_flags.ts";
+import { listFlag as splitList } from "./flags.ts";
+import { UsageError } from "./usage_error.ts";
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
@@ -70,9 +72,7 @@ export function allowedList<T>(
 
 // The backend (and product path) in use, said once, and the output folder made.
 export async function start(flags: Record<string, unknown>, what: string, outDir: string) {
-  const backend = await useBackend(
-    parseBackend((flags.backend as string | undefined) ?? Deno.env.get("STARS_BACKEND") ?? "auto"),
-  );
+  const backend = await useBackend(backendFlag(flags.backend as string | undefined));
   const products = backend === "wasm" ? `, ${productPathLine()}` : "";
   console.log(`backend ${backend}${products}, ${what}, output ${outDir}`);
   await Deno.mkdir(outDir, { recursive: true });

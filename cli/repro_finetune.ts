@@ -11,7 +11,7 @@ import { runProvenance } from "../repro/provenance.ts";
 import { finetuneReportFiles } from "../repro/report_files.ts";
 import { allowedList, runPrinter, start, writeResult } from "./repro_common.ts";
 import { stopOnSignals } from "./stop_signals.ts";
-import { UsageError } from "./usage.ts";
+import { UsageError } from "./usage_error.ts";
 
 // The fine-tuning experiment: the base, then each arm and seed from it.
 export async function finetuneCommand(

@@ -8,7 +8,7 @@
 import { PILOT_CANDIDATES, pilotMarkdown, runPilot } from "../repro/pilot.ts";
 import { allowedList, start } from "./repro_common.ts";
 import { stopOnSignals } from "./stop_signals.ts";
-import { UsageError } from "./usage.ts";
+import { UsageError } from "./usage_error.ts";
 
 // The pilot: candidates x penalty-free arms x seeds, up to the penalty.
 export async function pilotCommand(

@@ -4,34 +4,25 @@
  */
 import { useBackend } from "../backends/select.ts";
 import { productPathLine } from "../backends/native/blas.ts";
-import { validateLoopSpec } from "../regularizers/loop_sampler.ts";
-import { jsonTextProblem, stripBom } from "../tasks/json_text.ts";
-import type { Task } from "../tasks/task.ts";
+import { checkTrainConfig } from "../train/check_config.ts";
 import {
   CONFIG_SCHEMA,
-  ConfigError,
   DEFAULT_CONFIG,
   evalLoopsOf,
   parseValue,
   PRESETS,
   resolveConfig,
-  type TrainConfig,
 } from "../train/config.ts";
-import { heldOutProblems, loopSpecOf, modelConfigOf, taskOf } from "../train/data.ts";
-import { memoryLimit, overLimit } from "../models/memory.ts";
-import { trainingMemory } from "../train/memory.ts";
+import { readConfigFile } from "../train/config_file.ts";
 import { NonFiniteLossError } from "../train/step.ts";
-import { initWeights, train, type TrainEvent } from "../train/trainer.ts";
-import {
-  blasFlag,
-  checkBackendEnv,
-  configHelp,
-  ensureWritableDir,
-  fileReason,
-  parseFlags,
-  UsageError,
-} from "./usage.ts";
+import { initWeights, train } from "../train/trainer.ts";
+import { BLAS_HELP, blasFlag, checkBackendEnv } from "./backend_flags.ts";
+import { configHelp } from "./config_help.ts";
+import { parseFlags } from "./flags.ts";
+import { ensureWritableDir } from "./out_dir.ts";
 import { stopOnSignals } from "./stop_signals.ts";
+import { trainProgress } from "./train_progress.ts";
+import { UsageError } from "./usage_error.ts";
 
 const HELP = `Train a looped language model on arithmetic or math word problems.
 
@@ -41,8 +32,7 @@ Usage: deno task train [--config FILE.json] [--out DIR] [--KEY VALUE ...]
   --out DIR          where checkpoints and metrics.jsonl go
                      (default runs/train-<time>); an existing checkpoint
                      there is resumed unless --no-resume
-  --blas on|off      native matrix products (OpenBLAS through FFI) where found
-                     (default on; or STARS_BLAS; STARS_THREADS sets its threads)
+${BLAS_HELP}
   --no-resume        start afresh even if DIR holds a checkpoint
   --preset NAME      start from a named set of keys (config file and flags
                      override it): reference = the STARS reference
@@ -71,117 +61,6 @@ Exit codes: 0 trained (or already finished); 2 bad input: a flag, a config, a
 corrupt or mismatched checkpoint, or DIR in use; 3 a step went non-finite (the
 last finite weights are saved and the message names the step); 130 stopped by
 Ctrl-C, 143 by SIGTERM (a checkpoint is saved either way).`;
-
-/**
- * Reads and checks a JSON config file: one object of known keys, each
- * once (a repeated key is an error, not "the last one wins"), a leading
- * byte-order mark dropped.
- */
-export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = stripBom(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new UsageError(`--config: cannot read "${path}" (${fileReason(e)})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`--config: "${path}" is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(`--config: "${path}" must hold one JSON object`);
-  }
-  const problem = jsonTextProblem(text);
-  if (problem) throw new ConfigError(`--config: "${path}": ${problem}`);
-  return value as Record<string, unknown>;
-}
-
-/**
- * Everything about a resolved config that would otherwise fail only once
- * training has started: the loop sampler's spec, the task (a `data` file
- * that is missing, empty or malformed), the held-out set, and the memory a
- * step needs on `backend` (a {@linkcode ConfigError} naming the key to lower).
- */
-export function checkTrainConfig(config: TrainConfig, backend: string): Task {
-  try {
-    validateLoopSpec(loopSpecOf(config));
-  } catch (e) {
-    throw new ConfigError(`config: ${(e as Error).message}`);
-  }
-  let task: Task;
-  try {
-    task = taskOf(config);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory ||
-        e instanceof Deno.errors.PermissionDenied
-      ? `cannot read "${config.data}" (${fileReason(e)})`
-      : (e as Error).message;
-    throw new ConfigError(`config key "data": ${why}`);
-  }
-  try {
-    heldOutProblems(config, task);
-  } catch (e) {
-    throw new ConfigError(
-      `config key "eval_size" (${config.eval_size}) asks for more held-out problems than ` +
-        `the ${task.name} test split provides (${(e as Error).message})`,
-    );
-  }
-  const problem = overLimit(
-    trainingMemory(config, modelConfigOf(config, task)),
-    memoryLimit(backend),
-    backend,
-  );
-  if (problem) throw new ConfigError(`config: a training step ${problem}`);
-  return task;
-}
-
-function formatEta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
-  return m ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
-}
-
-/** A progress printer: a line every few seconds, each eval and checkpoint. */
-function progress(): (e: TrainEvent) => void {
-  let lastPrint = 0, firstStep = 0, t0 = 0;
-  return (e) => {
-    if (e.kind === "start") {
-      firstStep = e.step;
-      t0 = performance.now();
-      console.log(
-        `${
-          e.resumed ? "resuming at" : "starting"
-        } step ${e.step}/${e.steps}, ${e.params} parameters`,
-      );
-    } else if (e.kind === "step") {
-      const now = performance.now();
-      if (now - lastPrint < 2000 && e.step !== e.steps) return;
-      lastPrint = now;
-      const rate = (now - t0) / 1000 / (e.step - firstStep);
-      const m = e.metrics;
-      const extra = Object.entries(m)
-        .filter(([k]) => !["loss", "ce", "accuracy", "grad_norm"].includes(k))
-        .map(([k, v]) => ` ${k} ${v.toFixed(4)}`).join("");
-      console.log(
-        `step ${e.step}/${e.steps}  loss ${m.loss.toFixed(4)}  acc ${
-          (m.accuracy * 100).toFixed(1)
-        }%` +
-          `  loops ${e.loops}  lr ${e.lr.toExponential(2)}${extra}  ${e.ms.toFixed(0)}ms/step` +
-          `  eta ${formatEta(rate * (e.steps - e.step))}`,
-      );
-    } else if (e.kind === "note") {
-      console.log(`note: ${e.message}`);
-    } else if (e.kind === "eval") {
-      console.log(
-        `eval step ${e.step}: exact match ${
-          (e.accuracy * 100).toFixed(2)
-        }% (${e.correct}/${e.total}) at ${e.loops} loops`,
-      );
-    }
-  };
-}
 
 /** Runs the train command; returns the process exit code. */
 export async function trainCommand(args: string[]): Promise<number> {
@@ -234,7 +113,7 @@ export async function trainCommand(args: string[]): Promise<number> {
       resume: flags.resume !== false,
       resetOptimizer: flags.reset_optimizer === true,
       signal: stop.signal,
-      onEvent: progress(),
+      onEvent: trainProgress(),
     });
     result.model.dispose();
     if (result.status === "interrupted") {

@@ -9,8 +9,8 @@
 import { resolveConfig } from "../train/config.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
 import { type Naming, NAMINGS, type OpenedWeights, openWeights } from "../train/weights.ts";
-import { readConfigFile } from "./train.ts";
-import { UsageError } from "./usage.ts";
+import { readConfigFile } from "../train/config_file.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** Help lines for `--names` and `--config`. */
 export const WEIGHTS_HELP =

@@ -32,3 +32,5 @@ export { dynamicsChart, type DynamicsChartOptions, pcaChart } from "./dynamics.t
 export { dynamicsCsv, dynamicsTable } from "./dynamics_text.ts";
 export { bar, sparkline } from "./terminal.ts";
 export { REPORT_CSV_HEADER, reportCsvRows, reportTable } from "./report_text.ts";
+export { sweepFiles, type SweepFormat, sweepRun, sweepText } from "./sweep_output.ts";
+export { type AnalysedRun, dynamicsFiles, dynamicsHeading } from "./dynamics_output.ts";

@@ -39,6 +39,8 @@ export {
   withDefaults,
 } from "../utils/config_keys.ts";
 export { trainingMemory } from "./memory.ts";
+export { readConfigFile } from "./config_file.ts";
+export { checkTrainConfig } from "./check_config.ts";
 export {
   AdamW,
   type AdamWOptions,

@@ -16,3 +16,4 @@ export * from "./rng.ts";
 export * from "./errors.ts";
 export * from "./config_keys.ts";
 export * from "./normal_stream.ts";
+export * from "./file_reason.ts";
