@@ -14,6 +14,8 @@ import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
 import { BENCH_SMALL, type BenchConfig, median, PAPER_BENCH, stepTime } from "./step_time.ts";
 import { matmulGflops, trainingFlops } from "./ceiling.ts";
 import { sweepCacheBench } from "./sweep.ts";
+import { fullSweepBench } from "./full_sweep.ts";
+import { armStepTime } from "./arm_step.ts";
 import { threadedStepTime } from "./threaded_step.ts";
 import { torchMatmulGflops, torchStepTime } from "./torch_ref.ts";
 import { simdPeakGflops } from "./simd_peak.ts";
@@ -166,7 +168,29 @@ report({
 //    says exactly what was measured.
 report({ ...(await sweepCacheBench({ problems: 100, depths: [1, 10, 100] })), backend });
 
-// 7. On WebGPU, the toolkit's tiled matrix product against tfjs's: the
+// 7. The full depth sweep of a trained checkpoint, as `deno task eval` runs it.
+report({ ...(await fullSweepBench(backend)), backend });
+
+// 8. The reproduction's arm C step (full profile): its own model, config and
+//    loop draws, beside PyTorch's step at the draws' mean loop count.
+const armC = await armStepTime("C");
+const torchArmC = await torchStepTime(armC.config, [], device);
+report({
+  bench: "repro_arm_c_step",
+  config: armC.config,
+  backend,
+  mean_loops: round(armC.meanLoops, 1),
+  ms_per_step: round(armC.ms, 1),
+  ...("ms" in torchArmC
+    ? {
+      torch_ms_per_step_at_mean_loops: torchArmC.ms,
+      torch_threads: torchArmC.threads,
+      ratio_vs_torch: round(armC.ms / torchArmC.ms),
+    }
+    : { torch: torchArmC.unavailable }),
+});
+
+// 9. On WebGPU, the toolkit's tiled matrix product against tfjs's: the
 //    paper's products one by one, then the paper's step with the tiled
 //    product registered (last: it stays registered for the process).
 if (backend === "webgpu" && paperMs !== undefined) {
