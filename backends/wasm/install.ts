@@ -6,7 +6,7 @@
  * (layer_norm.ts, gelu.ts, adamw.ts, attention.ts, dense.ts) registered into the ops layer.
  *
  * Results equal tfjs's own kernels within float32 rounding (the order of
- * additions differs); `tests/wasm_kernels.test.ts` compares them.
+ * additions differs); `tests/backends/wasm_kernels.test.ts` compares them.
  *
  * @module
  */
