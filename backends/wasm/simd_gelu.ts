@@ -138,35 +138,36 @@ export const SIMD_GELU_SIGNATURES = {
   scale: ["dy", "slope", "dx", "count"],
 } as const;
 
-const forwardKernel = () =>
-  defineKernel("forward", SIMD_GELU_SIGNATURES.forward, (f, { x, y, count }) => {
-    return overLanes(f, count, (at, offset) => {
-      const phi = new NormalCdf(f);
-      return [
-        ...v128Load(at(x), offset),
-        ...set(phi.x),
-        ...phi.compute(),
-        ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset),
-      ];
-    });
+// `y = x Phi(x)` over the lanes, and with `slope` also `Phi(x) + x phi(x)`.
+function geluLanes(
+  f: FunctionBuilder,
+  { x, y, slope, count }: {
+    x: Local<"i32">;
+    y: Local<"i32">;
+    slope?: Local<"i32">;
+    count: Local<"i32">;
+  },
+): Code {
+  return overLanes(f, count, (at, offset) => {
+    const phi = new NormalCdf(f);
+    return [
+      ...v128Load(at(x), offset),
+      ...set(phi.x),
+      ...phi.compute(),
+      ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset),
+      ...(slope ? v128Store(at(slope), phi.slope(), offset) : []),
+    ];
   });
+}
+
+const forwardKernel = () =>
+  defineKernel("forward", SIMD_GELU_SIGNATURES.forward, (f, params) => geluLanes(f, params));
 
 const forwardSlopeKernel = () =>
   defineKernel(
     "forwardSlope",
     SIMD_GELU_SIGNATURES.forwardSlope,
-    (f, { x, y, slope, count }) => {
-      return overLanes(f, count, (at, offset) => {
-        const phi = new NormalCdf(f);
-        return [
-          ...v128Load(at(x), offset),
-          ...set(phi.x),
-          ...phi.compute(),
-          ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset),
-          ...v128Store(at(slope), phi.slope(), offset),
-        ];
-      });
-    },
+    (f, params) => geluLanes(f, params),
   );
 
 const backwardKernel = () =>
