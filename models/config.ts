@@ -6,7 +6,16 @@
  * @module
  */
 
-import { choiceKey, intKey, type KeyTable, numKey } from "../utils/config_keys.ts";
+import {
+  checkKey,
+  choiceKey,
+  ConfigError,
+  describeKey,
+  intKey,
+  type KeySpec,
+  type KeyTable,
+  numKey,
+} from "../utils/config_keys.ts";
 
 /** Where the norms sit around each residual branch F (docs/design.md, section 1). */
 export const NORM_PLACEMENTS = [
@@ -91,6 +100,47 @@ export const MODEL_KEYS: KeyTable<Omit<ModelConfig, "vocab_size">> = {
     1 << 20,
   ),
 };
+
+// A saved model config: the model keys and the task's vocabulary size.
+const SAVED_MODEL_KEYS: Record<string, KeySpec> = {
+  vocab_size: intKey(1, "the task's vocabulary size", 1, 1 << 24),
+  ...MODEL_KEYS,
+};
+
+/**
+ * What is wrong with a saved model config (a checkpoint's, a safetensors
+ * file's metadata), as the key and its problem: an unknown or missing key,
+ * a value outside its key's range, heads that do not divide `d_model`.
+ * Undefined when it is a whole, valid {@linkcode ModelConfig}.
+ *
+ * @example
+ * ```ts
+ * import { modelConfigProblem, PAPER_MODEL } from "@stars/toolkit/models";
+ * if (modelConfigProblem({ ...PAPER_MODEL })) throw new Error("the paper's model is valid");
+ * const bad = modelConfigProblem({ ...PAPER_MODEL, n_heads: 7 });
+ * if (bad?.key !== "n_heads") throw new Error(JSON.stringify(bad));
+ * ```
+ */
+export function modelConfigProblem(
+  value: Record<string, unknown>,
+): { key: string; problem: string } | undefined {
+  const unknown = Object.keys(value).find((k) => !(k in SAVED_MODEL_KEYS));
+  if (unknown) return { key: unknown, problem: "is not a model config key" };
+  for (const [key, spec] of Object.entries(SAVED_MODEL_KEYS)) {
+    if (!(key in value)) return { key, problem: "is missing" };
+    try {
+      checkKey(key, spec, value[key]);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return { key, problem: `must be ${describeKey(spec)}, got ${JSON.stringify(value[key])}` };
+    }
+  }
+  const { d_model, n_heads } = value as { d_model: number; n_heads: number };
+  if (d_model % n_heads !== 0) {
+    return { key: "n_heads", problem: `must divide d_model (${d_model}), got ${n_heads}` };
+  }
+  return undefined;
+}
 
 /** The paper's reference model for addition (docs/design.md, section 1). */
 export const PAPER_MODEL: ModelConfig = {

@@ -12,6 +12,7 @@ export {
   INJECTIONS,
   MODEL_KEYS,
   type ModelConfig,
+  modelConfigProblem,
   NORM_PLACEMENTS,
   NORM_TYPES,
   type NormPlacement,

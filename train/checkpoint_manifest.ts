@@ -11,13 +11,7 @@
  *
  * @module
  */
-import {
-  INIT_STATES,
-  INJECTIONS,
-  type ModelConfig,
-  NORM_PLACEMENTS,
-  NORM_TYPES,
-} from "../models/config.ts";
+import { type ModelConfig, modelConfigProblem } from "../models/config.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
 import { duplicateKey } from "./json_keys.ts";
 
@@ -127,44 +121,10 @@ class Fields {
   }
 }
 
-const MODEL_CHOICES: Record<string, readonly string[]> = {
-  norm_placement: NORM_PLACEMENTS,
-  norm_type: NORM_TYPES,
-  injection: INJECTIONS,
-  init_state: INIT_STATES,
-};
-const MODEL_INTS = [
-  "vocab_size",
-  "max_seq_len",
-  "d_model",
-  "n_heads",
-  "d_ff",
-  "n_layers",
-  "prelude_layers",
-  "coda_layers",
-];
-
 function modelConfig(f: Fields): ModelConfig {
-  const known = [...MODEL_INTS, ...Object.keys(MODEL_CHOICES), "dropout", "init_std"];
-  const unknown = Object.keys(f.obj).filter((k) => !known.includes(k));
-  if (unknown.length) throw f.fail(unknown[0], "is not a model config key");
-  for (const key of MODEL_INTS) f.get(key, "int");
-  for (const [key, choices] of Object.entries(MODEL_CHOICES)) {
-    if (!choices.includes(f.get(key, "string"))) {
-      throw f.fail(key, `must be one of ${choices.join(", ")}, got ${JSON.stringify(f.obj[key])}`);
-    }
-  }
-  for (const key of ["dropout", "init_std"]) {
-    const v = f.obj[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-      throw f.fail(key, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
-    }
-  }
-  const m = f.obj as unknown as ModelConfig;
-  if (m.d_model === 0 || m.n_heads === 0 || m.d_model % m.n_heads !== 0) {
-    throw f.fail("n_heads", `must divide d_model (${m.d_model}), got ${m.n_heads}`);
-  }
-  return m;
+  const bad = modelConfigProblem(f.obj);
+  if (bad) throw f.fail(bad.key, bad.problem);
+  return f.obj as unknown as ModelConfig;
 }
 
 // A file the manifest names must sit in the checkpoint folder itself.

@@ -5,7 +5,7 @@
  * sees the same data as an uninterrupted one.
  */
 import { mixSeed } from "../utils/rng.ts";
-import type { ModelConfig } from "../models/config.ts";
+import { MODEL_KEYS, type ModelConfig } from "../models/config.ts";
 import { type LoopSpec, loopSpecFromKeys } from "../regularizers/loop_sampler.ts";
 import { type Batch, encodeBatch } from "../tasks/batch.ts";
 import { taskFromKeys, type TaskKeys } from "../tasks/registry.ts";
@@ -35,22 +35,14 @@ export function modelConfigOf(c: TrainConfig, task: Task = taskOf(c)): ModelConf
         `${task.name} needs, got ${positions}`,
     );
   }
+  // Every model key as the run gives it, in MODEL_KEYS's order, after the two the task decides.
+  const keys = Object.keys(MODEL_KEYS).filter((k) => k !== "max_seq_len")
+    .map((k) => [k, c[k as keyof TrainConfig]]);
   return {
     vocab_size: task.tokenizer.vocabSize,
     max_seq_len: positions || task.seqLen,
-    d_model: c.d_model,
-    n_heads: c.n_heads,
-    d_ff: c.d_ff,
-    n_layers: c.n_layers,
-    prelude_layers: c.prelude_layers,
-    coda_layers: c.coda_layers,
-    dropout: c.dropout,
-    norm_placement: c.norm_placement,
-    norm_type: c.norm_type,
-    injection: c.injection,
-    init_state: c.init_state,
-    init_std: c.init_std,
-  };
+    ...Object.fromEntries(keys),
+  } as ModelConfig;
 }
 
 /** The loop-count sampler spec a training config describes. */

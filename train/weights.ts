@@ -23,7 +23,7 @@
  * @module
  */
 import { LoopedLM } from "../models/looped.ts";
-import { type ModelConfig, PAPER_MODEL } from "../models/config.ts";
+import { type ModelConfig, modelConfigProblem } from "../models/config.ts";
 import { paramsFromValues, paramSpecs } from "../models/params.ts";
 import { hasCheckpoint, loadCheckpoint, readManifest } from "./checkpoint.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
@@ -256,8 +256,6 @@ export interface OpenedWeights {
   load(): Promise<LoopedLM>;
 }
 
-const MODEL_KEYS = Object.keys(PAPER_MODEL) as (keyof ModelConfig)[];
-
 function parseModelConfig(file: string, text: string): ModelConfig {
   let value: unknown;
   try {
@@ -268,11 +266,8 @@ function parseModelConfig(file: string, text: string): ModelConfig {
       `__metadata__ "model_config" is not JSON (${(e as Error).message})`,
     );
   }
-  const missing = MODEL_KEYS.filter((k) =>
-    typeof value !== "object" || value === null || !(k in (value as object))
-  );
-  if (missing.length) {
-    throw new CheckpointError(file, `__metadata__ "model_config" has no "${missing[0]}"`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CheckpointError(file, `__metadata__ "model_config" is not a JSON object`);
   }
   return value as ModelConfig;
 }
@@ -459,12 +454,8 @@ export async function openWeights(
       throw new ConfigError(`config: ${(e as Error).message}`);
     }
   }
-  if (model.d_model % model.n_heads !== 0) {
-    throw new CheckpointError(
-      path,
-      `model_config: n_heads ${model.n_heads} does not divide d_model`,
-    );
-  }
+  const bad = modelConfigProblem(model as unknown as Record<string, unknown>);
+  if (bad) throw new CheckpointError(path, `model_config: "${bad.key}" ${bad.problem}`);
   const values = valuesFromTensors(path, contents.tensors, detected, model);
   const step = Number(meta.step ?? 0);
   return {

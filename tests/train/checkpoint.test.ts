@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
 import { CheckpointError } from "../../train/checkpoint_error.ts";
-import { decodeSafetensors } from "../../train/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors } from "../../train/safetensors.ts";
+import { openWeights } from "../../train/weights.ts";
 import { train } from "../../train/trainer.ts";
 import {
   copyDir,
@@ -206,7 +207,7 @@ function corruptCases(
       "a model config of the wrong type",
       (dir) => editManifest(dir, (m) => (m.model as Record<string, unknown>).d_model = "16"),
       "checkpoint.json",
-      'field "model.d_model" must be a non-negative integer',
+      'field "model.d_model" must be an integer >= 1',
     ],
   ];
 }
@@ -266,6 +267,37 @@ Deno.test("the files are safetensors any reader can use: names, F32, the config 
   }
   assertEquals(manifest.files.model.file, M);
   assertEquals(manifest.files.model.sha256.length, 64);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a safetensors file whose model_config is out of range is refused before any tensor", async () => {
+  const dir = await trainedDir();
+  const { tensors, metadata } = decodeSafetensors(await Deno.readFile(`${dir}/${M}`), M);
+  const file = `${dir}/bad.safetensors`;
+  const config = JSON.stringify(
+    JSON.parse(await Deno.readTextFile(`${dir}/checkpoint.json`)).config,
+  );
+  const cases: [Record<string, unknown>, string][] = [
+    [{ n_heads: 3 }, '"n_heads" must divide d_model (16), got 3'],
+    [{ dropout: 2 }, '"dropout" must be a number >= 0 and <= 0.99, got 2'],
+    [{ norm_type: "batchnorm" }, '"norm_type" must be one of'],
+  ];
+  for (const [change, problem] of cases) {
+    const model = { ...JSON.parse(metadata.model_config), ...change };
+    const list = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+    await Deno.writeFile(
+      file,
+      encodeSafetensors(list, {
+        ...metadata,
+        stars_config: config,
+        model_config: JSON.stringify(model),
+      }),
+    );
+    const before = tf.memory().numTensors;
+    const e = await assertRejects(() => openWeights(file), CheckpointError);
+    assertStringIncludes(e.message, problem);
+    assertEquals(tf.memory().numTensors, before);
+  }
   await Deno.remove(dir, { recursive: true });
 });
 
