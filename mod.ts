@@ -5,24 +5,29 @@
  *
  * @example Train a small looped model on 2-digit addition for a few steps
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { train, useBackend } from "@stars/toolkit";
  *
  * await useBackend("wasm");
  * const result = await train({ digits: 2, d_model: 32, n_heads: 2, d_ff: 64, steps: 20 });
- * console.log(result.accuracy); // held-out exact match at the training depth
+ * assertEquals(result.status, "done");
+ * const accuracy = result.accuracy ?? NaN; // held-out exact match at the training depth
+ * assert(accuracy >= 0 && accuracy <= 1);
  * result.model.dispose();
  * ```
  *
  * @example Run a model at any loop count and read every loop's state
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertEquals } from "@std/assert";
  * import { LoopedLM, PAPER_MODEL, useBackend } from "@stars/toolkit";
  *
  * await useBackend("wasm");
  * const model = new LoopedLM({ ...PAPER_MODEL, d_model: 32, n_heads: 2, d_ff: 64 }, 1);
  * const ids = tf.tensor2d([[1, 2, 10, 3, 4, 11]], undefined, "int32");
  * const { logits, states } = model.forward(ids, 8, { keepStates: true });
- * console.log(logits.shape, states.length); // [1, 6, 15] 9
+ * assertEquals(logits.shape, [1, 6, 15]);
+ * assertEquals(states.length, 9); // the input state and one per loop
  * ```
  *
  * The main entry holds what a study reaches for (about 50 names); each

@@ -97,8 +97,10 @@ export function parseBackend(name: string): BackendName {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { useBackend } from "@stars/toolkit";
- * const name = await useBackend("wasm"); // "wasm"
+ * const name = await useBackend("wasm");
+ * assertEquals(name, "wasm");
  * ```
  */
 export async function useBackend(requested: BackendName = "auto"): Promise<string> {

@@ -61,7 +61,7 @@ Usage: deno task repro [--profile NAME] [--out DIR] [--arms A,B,C,D] [--seeds 1,
   --help           this text
 
 Ctrl-C or SIGTERM stops after the current step with every checkpoint saved
-(exit 130); the same command resumes.`;
+(exit 130, or 143 for SIGTERM); the same command resumes.`;
 
 /** Runs the repro command; returns the process exit code. */
 export async function reproCommand(args: string[]): Promise<number> {
@@ -124,7 +124,7 @@ export async function reproCommand(args: string[]): Promise<number> {
   });
   if (stop.signal.aborted) {
     console.log(`interrupted; checkpoints are in ${outDir}/arms (run again to resume)`);
-    return 130;
+    return stop.exitCode();
   }
   const markdown = await writeResult(outDir, args, result, (c) => reproReportFiles(result, c));
   console.log(markdown);

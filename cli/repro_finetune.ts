@@ -53,7 +53,7 @@ export async function finetuneCommand(
   });
   if (stop.signal.aborted) {
     console.log(`interrupted; checkpoints are in ${outDir} (run again to resume)`);
-    return 130;
+    return stop.exitCode();
   }
   const markdown = await writeResult(outDir, args, result, (c) => finetuneReportFiles(result, c));
   console.log(markdown);

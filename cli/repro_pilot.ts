@@ -48,5 +48,5 @@ export async function pilotCommand(
   );
   await Deno.writeTextFile(`${outDir}/pilot.md`, markdown);
   console.log(markdown);
-  return stop.signal.aborted ? 130 : 0;
+  return stop.signal.aborted ? stop.exitCode() : 0;
 }

@@ -14,8 +14,8 @@ const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
 export interface Stopper extends Disposable {
   /** Aborted by the first stop signal. */
   readonly signal: AbortSignal;
-  /** The first signal that came, or null. */
-  stoppedBy(): Deno.Signal | null;
+  /** The exit code of a command the first signal stopped: 130 for Ctrl-C, 143 for SIGTERM. */
+  exitCode(): number;
 }
 
 /** Listens for the stop signals until disposed. */
@@ -32,7 +32,7 @@ export function stopOnSignals(): Stopper {
   });
   return {
     signal: controller.signal,
-    stoppedBy: () => first,
+    exitCode: () => first === "SIGTERM" ? 143 : 130,
     [Symbol.dispose]() {
       for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     },

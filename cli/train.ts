@@ -120,7 +120,7 @@ export async function trainCommand(args: string[]): Promise<number> {
       console.log(
         `interrupted at step ${result.step}; checkpoint saved in ${outDir} (run again with --out ${outDir} to resume)`,
       );
-      return stop.stoppedBy() === "SIGTERM" ? 143 : 130;
+      return stop.exitCode();
     }
     console.log(
       `done: ${result.step} steps, held-out exact match ${(result.accuracy! * 100).toFixed(2)}% ` +

@@ -11,8 +11,9 @@
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { entropy } from "@stars/toolkit/eval";
- * entropy([Math.log(0.5), Math.log(0.5)]); // ln 2 = 0.6931...
+ * assertAlmostEquals(entropy([Math.log(0.5), Math.log(0.5)]), Math.LN2); // ln 2 = 0.6931...
  * ```
  */
 export function entropy(logP: ArrayLike<number>): number {
@@ -30,8 +31,10 @@ export function entropy(logP: ArrayLike<number>): number {
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { klDivergence } from "@stars/toolkit/eval";
- * klDivergence([Math.log(0.5), Math.log(0.5)], [Math.log(0.25), Math.log(0.75)]); // 0.1438...
+ * const kl = klDivergence([Math.log(0.5), Math.log(0.5)], [Math.log(0.25), Math.log(0.75)]);
+ * assertAlmostEquals(kl, 0.1438, 1e-4);
  * ```
  */
 export function klDivergence(logP: ArrayLike<number>, logQ: ArrayLike<number>): number {

@@ -85,9 +85,10 @@ export function criterionFires(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { exitLoop } from "@stars/toolkit/eval";
  * const p = (a: number) => ({ logProbs: [Math.log(a), Math.log(1 - a)] });
- * exitLoop([{ kind: "argmax", loops: 2 }], [{}, p(0.4), p(0.6), p(0.7), p(0.8)]); // 4
+ * assertEquals(exitLoop([{ kind: "argmax", loops: 2 }], [{}, p(0.4), p(0.6), p(0.7), p(0.8)]), 4);
  * ```
  */
 export function exitLoop(

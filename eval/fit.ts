@@ -25,11 +25,12 @@ export interface Unfit {
  *
  * @example
  * ```ts
+ * import { assertEquals, assertStringIncludes } from "@std/assert";
  * import { arithmeticTask, makeProblem } from "@stars/toolkit/tasks";
  * import { unfitReason } from "@stars/toolkit/eval";
  * const task = arithmeticTask({ digits: 2 });
- * unfitReason(task, makeProblem(12, 34)); // undefined
- * unfitReason(task, makeProblem(123, 4)); // "operand 123 has 3 digits, ..."
+ * assertEquals(unfitReason(task, makeProblem(12, 34)), undefined);
+ * assertStringIncludes(unfitReason(task, makeProblem(123, 4))!, "operand 123 has 3 digits");
  * ```
  */
 export function unfitReason(

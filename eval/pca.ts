@@ -21,8 +21,11 @@ export interface Projection2D {
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { pca2 } from "@stars/toolkit/eval";
  * const { explained } = pca2([[0, 0, 0], [1, 1, 0], [2, 2, 0]]); // [1, 0]
+ * assertAlmostEquals(explained[0], 1);
+ * assertAlmostEquals(explained[1], 0);
  * ```
  */
 export function pca2(points: readonly ArrayLike<number>[]): Projection2D {

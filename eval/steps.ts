@@ -75,13 +75,14 @@ function cell(steps: number, loops: number, correct: number, total: number): Ste
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { stepsTableFromGroups } from "@stars/toolkit/eval";
  * const t = stepsTableFromGroups([
  *   { steps: 1, loops: 4, correct: 9, total: 10 },
  *   { steps: 2, loops: 4, correct: 3, total: 10 },
  * ]);
- * t.cells[1][0].accuracy; // 0.3
- * t.overall[0].accuracy; // 0.6
+ * assertEquals(t.cells[1][0].accuracy, 0.3);
+ * assertEquals(t.overall[0].accuracy, 0.6);
  * ```
  */
 export function stepsTableFromGroups(groups: readonly StepsGroup[]): StepsTable {
@@ -120,12 +121,13 @@ export function stepsTableFromGroups(groups: readonly StepsGroup[]): StepsTable 
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { stepsTable } from "@stars/toolkit/eval";
  * const t = stepsTable([{ steps: 1 }, { steps: 2 }], {
  *   points: [{ depth: 1 }, { depth: 4 }],
  *   correct: [[true, false], [true, true]],
  * });
- * t.cells.map((row) => row.map((c) => c.accuracy)); // [[1, 1], [0, 1]]
+ * assertEquals(t.cells.map((row) => row.map((c) => c.accuracy)), [[1, 1], [0, 1]]);
  * ```
  */
 export function stepsTable(problems: readonly unknown[], sweep: PerProblemSweep): StepsTable {

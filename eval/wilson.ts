@@ -22,8 +22,11 @@ export interface Interval {
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { wilsonInterval } from "@stars/toolkit";
- * wilsonInterval(5, 10); // { low: 0.2366, high: 0.7634 } (rounded)
+ * const { low, high } = wilsonInterval(5, 10);
+ * assertAlmostEquals(low, 0.2366, 1e-4);
+ * assertAlmostEquals(high, 0.7634, 1e-4);
  * ```
  */
 export function wilsonInterval(correct: number, total: number, z = 1.96): Interval {

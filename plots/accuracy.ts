@@ -24,12 +24,15 @@ export interface AccuracyRun {
  *
  * @example
  * ```ts
+ * import { assert, assertStringIncludes } from "@std/assert";
  * import { accuracyChart } from "@stars/toolkit/plots";
  * const svg = accuracyChart([{
  *   name: "fixed-4",
  *   trainLoops: 4,
  *   points: [{ depth: 1, accuracy: 0.1, low: 0.05, high: 0.2 }, { depth: 4, accuracy: 1, low: 0.98, high: 1 }],
  * }]);
+ * assert(svg.startsWith("<svg"));
+ * assertStringIncludes(svg, "fixed-4"); // the legend names the run
  * ```
  */
 export function accuracyChart(

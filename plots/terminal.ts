@@ -14,8 +14,9 @@ const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { sparkline } from "@stars/toolkit/plots";
- * sparkline([0, 0.5, 1]); // "▁▅█"
+ * assertEquals(sparkline([0, 0.5, 1]), "▁▅█");
  * ```
  */
 export function sparkline(values: readonly (number | null)[], min?: number, max?: number): string {
@@ -33,8 +34,9 @@ export function sparkline(values: readonly (number | null)[], min?: number, max?
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { bar } from "@stars/toolkit/plots";
- * bar(0.5, 10); // "█████"
+ * assertEquals(bar(0.5, 10), "█████");
  * ```
  */
 export function bar(fraction: number, width: number): string {

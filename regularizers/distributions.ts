@@ -33,8 +33,9 @@ const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { logGamma } from "./distributions.ts";
- * Math.exp(logGamma(5)); // 24 (= 4!)
+ * assertAlmostEquals(Math.exp(logGamma(5)), 24, 1e-9); // 4!
  * ```
  */
 export function logGamma(x: number): number {
@@ -93,9 +94,11 @@ const KNUTH_LIMIT = 10;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Rng } from "@stars/toolkit";
  * import { samplePoisson } from "./distributions.ts";
  * const k = samplePoisson(new Rng(1), 5); // a non-negative integer, mean 5
+ * assert(Number.isInteger(k) && k >= 0);
  * ```
  */
 export function samplePoisson(rng: UniformSource, lambda: number): number {

@@ -94,9 +94,18 @@ export interface HutchinsonPenaltyOptions {
  *
  * @example
  * ```ts
- * import { jacobianPenalty } from "@stars/toolkit";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { jacobianPenalty, useBackend } from "@stars/toolkit";
+ * await useBackend("wasm");
  * const compute = jacobianPenalty({ iters: 1, mode: "jvp" });
  * // penalty = { weight: 0.1, compute } for train/step.ts
+ * const model = { loopMap: () => (h: tf.Tensor3D) => tf.mul(h, 0.5) as tf.Tensor3D }; // J = 0.5 I
+ * const rho = tf.tidy(() => {
+ *   const h = tf.ones([1, 2, 4]) as tf.Tensor3D;
+ *   return compute(model, h, h, 1).logs.rho.dataSync()[0];
+ * });
+ * assertAlmostEquals(rho, 0.5, 1e-4);
  * ```
  */
 export function jacobianPenalty(options: JacobianPenaltyOptions): PenaltyCompute {
@@ -128,8 +137,18 @@ export function jacobianPenalty(options: JacobianPenaltyOptions): PenaltyCompute
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { useBackend } from "@stars/toolkit";
  * import { hutchinsonPenalty } from "@stars/toolkit/regularizers";
- * const compute = hutchinsonPenalty({ samples: 1 });
+ * await useBackend("wasm");
+ * const compute = hutchinsonPenalty({ samples: 1, probe: "rademacher" });
+ * const model = { loopMap: () => (h: tf.Tensor3D) => tf.mul(h, 0.5) as tf.Tensor3D }; // J = 0.5 I
+ * const rms = tf.tidy(() => {
+ *   const h = tf.ones([1, 2, 4]) as tf.Tensor3D;
+ *   return compute(model, h, h, 1).logs.jac_rms.dataSync()[0];
+ * });
+ * assertAlmostEquals(rms, 0.5, 1e-4); // exact for a linear map with sign probes
  * ```
  */
 export function hutchinsonPenalty(options: HutchinsonPenaltyOptions): PenaltyCompute {

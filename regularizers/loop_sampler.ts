@@ -13,10 +13,12 @@
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
  * import { expectedLoops, sampleLoops } from "@stars/toolkit";
  * const spec = { kind: "lognormal", mu: 2, sigma: 0.7, min: 1, max: 100 } as const;
- * const draw = sampleLoops(spec, 1, 0); // { total, noGrad: 0, withGrad: total }
- * expectedLoops(spec); // about 9.4
+ * const draw = sampleLoops(spec, 1, 0);
+ * assertEquals(draw, { total: draw.total, noGrad: 0, withGrad: draw.total });
+ * assertAlmostEquals(expectedLoops(spec), 9.4, 0.05);
  * ```
  *
  * @module
@@ -118,9 +120,13 @@ function show(value: unknown): string {
  *
  * @example
  * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
  * import { validateLoopSpec } from "@stars/toolkit/regularizers";
  * const spec: unknown = JSON.parse('{"kind":"poisson","lambda":5,"min":1,"max":100}');
  * validateLoopSpec(spec); // spec is now typed as LoopSpec
+ * assertEquals(spec.kind, "poisson");
+ * const bad = { kind: "poisson", lambda: 0, min: 1, max: 100 };
+ * assertThrows(() => validateLoopSpec(bad), RangeError, "loops.lambda must be > 0");
  * ```
  */
 export function validateLoopSpec(
@@ -200,10 +206,13 @@ export function validateLoopSpec(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { sampleLoops } from "@stars/toolkit";
  * const huginn = { kind: "poisson_lognormal", mean: 32, backprop: 8 } as const;
  * const { total, noGrad, withGrad } = sampleLoops(huginn, 1, 42);
  * // run `noGrad` loops without gradient, then `withGrad` loops with it
+ * assertEquals(noGrad + withGrad, total);
+ * assertEquals(withGrad, 8); // the last `backprop` loops (when total >= 8)
  * ```
  */
 export function sampleLoops(
@@ -231,9 +240,11 @@ export function sampleLoops(
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { loopPmf } from "@stars/toolkit/regularizers";
  * const pmf = loopPmf({ kind: "lognormal", mu: 2, sigma: 0.7, min: 1, max: 100 });
- * const pOver20 = pmf.slice(21).reduce((a, b) => a + b, 0); // about 0.07
+ * const pOver20 = pmf.slice(21).reduce((a, b) => a + b, 0);
+ * assertAlmostEquals(pOver20, 0.07, 0.005);
  * ```
  */
 export function loopPmf(spec: LoopSpec): number[] {
@@ -248,8 +259,9 @@ export function loopPmf(spec: LoopSpec): number[] {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { expectedLoops } from "@stars/toolkit";
- * expectedLoops({ kind: "uniform", min: 1, max: 100 }); // 50.5
+ * assertEquals(expectedLoops({ kind: "uniform", min: 1, max: 100 }), 50.5);
  * ```
  */
 export function expectedLoops(spec: LoopSpec): number {

@@ -78,8 +78,10 @@ export const DEFAULT_PENALTY_OPTIONS: PenaltyOptions = {
  *
  * @example
  * ```ts
+ * import { assertThrows } from "@std/assert";
  * import { validatePenaltyOptions } from "@stars/toolkit/regularizers";
  * validatePenaltyOptions({ reg_mode: "jvp", reg_iters: 2 }); // ok
+ * assertThrows(() => validatePenaltyOptions({ reg_iters: 0 }), Error, "reg_iters");
  * ```
  */
 export function validatePenaltyOptions(options: Partial<PenaltyOptions>): void {

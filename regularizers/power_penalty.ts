@@ -82,12 +82,14 @@ function unit(u: tf.Tensor): tf.Tensor {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
  * import { powerIterationPenalty, useBackend } from "@stars/toolkit";
  * await useBackend("wasm");
  * const h = tf.randomNormal([1, 2, 3]) as tf.Tensor3D;
  * const f = (x: tf.Tensor3D) => tf.mul(x, 0.5) as tf.Tensor3D;
  * const { value, rho } = powerIterationPenalty(f, h, { iters: 3, mode: "jvp", seed: 1 });
- * // value ~ 0.25, rho ~ 0.5
+ * assertAlmostEquals(rho.dataSync()[0], 0.5, 1e-4); // rho(J) of J = 0.5 I
+ * assertAlmostEquals(value.dataSync()[0], 0.25, 1e-4); // rho^2
  * ```
  */
 export function powerIterationPenalty(

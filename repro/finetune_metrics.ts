@@ -73,9 +73,11 @@ export function accuracyAt(curve: readonly CurvePoint[], loops: number): number 
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
  * import { dropFromPeak } from "@stars/toolkit/repro";
  * const curve = [{ loops: 4, accuracy: 0.7046 }, { loops: 8, accuracy: 0.5297 }];
- * dropFromPeak(curve, 8); // 17.49 (points)
+ * assertAlmostEquals(dropFromPeak(curve, 8)!, 17.49, 1e-9); // points
+ * assertEquals(dropFromPeak(curve, 16), null);
  * ```
  */
 export function dropFromPeak(curve: readonly CurvePoint[], loops: number): number | null {

@@ -52,8 +52,9 @@ export function compute(a: number, b: number, op: Op): number {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { makeProblem } from "@stars/toolkit/tasks";
- * makeProblem(1234, 5678).target; // " 2196"
+ * assertEquals(makeProblem(1234, 5678).target, " 2196"); // 6912, reversed
  * ```
  */
 export function makeProblem(

@@ -39,10 +39,12 @@ export function maxSeqLen(problem: Problem): number {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { arithmeticTask } from "@stars/toolkit";
  * const task = arithmeticTask({ digits: 4 });
- * task.seqLen; // 16
- * task.sample("train", 1, 2).map((p) => p.prompt); // e.g. ["3912+5071=", ...]
+ * assertEquals(task.seqLen, 16);
+ * const prompts = task.sample("train", 1, 2).map((p) => p.prompt);
+ * assertEquals(prompts, ["2799+9839=", "7215+1598="]);
  * ```
  */
 export function arithmeticTask(options: ArithmeticTaskOptions): Task<Problem> {

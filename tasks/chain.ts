@@ -376,10 +376,11 @@ function inOrder(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { generateChainProblems } from "@stars/toolkit/tasks";
  * const [p] = generateChainProblems({ count: 1, seed: 1, split: "train", stepsMax: 3 });
- * p.prompt; // e.g. "c=a+3;a=4;d=a-1;b=c+2;?b="
- * p.steps; // 1..3
+ * assertEquals(p.prompt, "n=3;b=u+6;x=n-6;u=n+9;?u="); // u = 3 + 9 = 2 (mod 10)
+ * assertEquals([p.steps, p.target], [1, "2"]); // steps drawn from 1..3
  * ```
  */
 export function generateChainProblems(options: ChainGenerateOptions): ChainProblem[] {
@@ -441,10 +442,11 @@ export function chainSeqLen(maxSteps: number, distractors: number, questions = 1
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { chainTask } from "@stars/toolkit";
  * const task = chainTask({ stepsMin: 1, stepsMax: 4 });
  * const [p] = task.sample("test", 1, 1);
- * task.isCorrect(p, p.target); // true
+ * assert(task.isCorrect(p, p.target));
  * ```
  */
 export function chainTask(options: ChainOptions = {}): Task<ChainProblem> {

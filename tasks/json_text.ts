@@ -22,9 +22,11 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { jsonTextProblem } from "@stars/toolkit/tasks";
- * jsonTextProblem('{"lr": 1, "lr": 2}'); // 'duplicate key "lr" (a key may appear once)'
- * jsonTextProblem('{"lr": 1}'); // undefined
+ * const problem = jsonTextProblem('{"lr": 1, "lr": 2}');
+ * assertEquals(problem, 'duplicate key "lr" (a key may appear once)');
+ * assertEquals(jsonTextProblem('{"lr": 1}'), undefined);
  * ```
  */
 export function jsonTextProblem(text: string): string | undefined {

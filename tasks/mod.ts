@@ -6,10 +6,12 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { arithmeticTask, encodeBatch } from "@stars/toolkit/tasks";
  * const task = arithmeticTask({ digits: 4 });
  * const train = task.sample("train", 1, 8);
- * const batch = encodeBatch(train, task.tokenizer, task.seqLen); // batch.seqLen === 16
+ * const batch = encodeBatch(train, task.tokenizer, task.seqLen);
+ * assertEquals([batch.batch, batch.seqLen], [8, 16]);
  * ```
  *
  * @module

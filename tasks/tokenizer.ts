@@ -33,9 +33,10 @@ export const ARITHMETIC_SYMBOLS: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { ARITHMETIC_TOKENIZER } from "@stars/toolkit/tasks";
  * const ids = ARITHMETIC_TOKENIZER.encode("12+34=");
- * ARITHMETIC_TOKENIZER.decode(ids); // "12+34="
+ * assertEquals(ARITHMETIC_TOKENIZER.decode(ids), "12+34=");
  * ```
  */
 export class CharTokenizer implements Tokenizer {

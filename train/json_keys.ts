@@ -12,8 +12,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { duplicateKey } from "./json_keys.ts";
- * duplicateKey('{"a": 1, "b": {"c": 2, "c": 3}}'); // "b.c"
+ * assertEquals(duplicateKey('{"a": 1, "b": {"c": 2, "c": 3}}'), "b.c");
  * ```
  */
 export function duplicateKey(text: string): string | null {

@@ -39,9 +39,10 @@ export function trainingSeconds(records: readonly StepRecord[]): number {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { lossCurve } from "@stars/toolkit/train";
  * const records = [1, 2, 3, 4].map((step) => ({ step, loops: 4, ms: 1, loss: 5 - step }));
- * lossCurve(records, 2); // [[2, 3.5], [4, 1.5]]
+ * assertEquals(lossCurve(records, 2), [[2, 3.5], [4, 1.5]]);
  * ```
  */
 export function lossCurve(records: readonly StepRecord[], window: number): [number, number][] {

@@ -68,9 +68,11 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { decodeSafetensors, encodeSafetensors } from "@stars/toolkit/train";
  * const bytes = encodeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }]);
- * decodeSafetensors(bytes, "w.safetensors").tensors.get("w")!.data; // Float32Array [1, 2]
+ * const w = decodeSafetensors(bytes, "w.safetensors").tensors.get("w")!;
+ * assertEquals(w.data, new Float32Array([1, 2]));
  * ```
  */
 export function encodeSafetensors(

@@ -4,8 +4,10 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { learningRate } from "@stars/toolkit/train";
- * learningRate(0, { lr: 1e-3, warmup_steps: 10, steps: 100, min_lr_ratio: 0.1 }); // 1e-4
+ * const config = { lr: 1e-3, warmup_steps: 10, steps: 100, min_lr_ratio: 0.1 };
+ * assertEquals(learningRate(0, config), 1e-4); // first warmup step: lr / 10
  * ```
  */
 export function learningRate(

@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { InputError } from "@stars/toolkit";
  * class DataError extends InputError {}
- * new DataError("--data: test.jsonl:3: ...") instanceof InputError; // true
+ * assert(new DataError("--data: test.jsonl:3: ...") instanceof InputError);
  * ```
  */
 export class InputError extends Error {

@@ -125,8 +125,10 @@ export function nativeBlas(): NativeBlas | null {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { nativeBlasStatus } from "@stars/toolkit/backends";
- * const { products } = nativeBlasStatus(); // "native" or "wasm"
+ * const { products, library, reason } = nativeBlasStatus(); // "native" or "wasm"
+ * assert(products === "native" ? library !== undefined : reason !== undefined);
  * ```
  */
 export function nativeBlasStatus(): ProductPath {
@@ -246,9 +248,10 @@ function load(): { blas: NativeBlas | null; path: ProductPath } {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { productPathLine } from "@stars/toolkit/backends";
- * productPathLine({ products: "native", library: "libopenblas.so.0", threads: 2 });
- * // "products native (libopenblas.so.0, 2 threads)"
+ * const line = productPathLine({ products: "native", library: "libopenblas.so.0", threads: 2 });
+ * assertEquals(line, "products native (libopenblas.so.0, 2 threads)");
  * ```
  */
 export function productPathLine(path: ProductPath = nativeBlasStatus()): string {

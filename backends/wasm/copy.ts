@@ -95,11 +95,13 @@ export type WasmCopy = KernelExports<typeof WASM_COPY_SIGNATURES>;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { wasmCopy } from "./copy.ts";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const heap = new Float32Array(memory.buffer);
  * heap.set([1, 2, 3, 4], 0);
  * wasmCopy(memory).copyRows(32, 16, 0, 8, 2, 4); // [1, _, _, _, 3] from byte 32
+ * assertEquals([...heap.slice(8, 13)], [1, 0, 0, 0, 3]);
  * ```
  */
 export function wasmCopy(memory: WebAssembly.Memory): WasmCopy {

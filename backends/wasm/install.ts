@@ -29,8 +29,13 @@ let installed = false;
  *
  * @example
  * ```ts
- * import { useFastWasmKernels } from "@stars/toolkit/backends";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertEquals } from "@std/assert";
+ * import { useBackend, useFastWasmKernels } from "@stars/toolkit/backends";
  * useFastWasmKernels();
+ * useFastWasmKernels(); // idempotent: the second call changes nothing
+ * await useBackend("wasm");
+ * assertEquals(tf.tidy(() => tf.sum([1, 2, 3, 4]).dataSync()[0]), 10); // the toolkit's Sum
  * ```
  */
 export function useFastWasmKernels(): void {

@@ -210,12 +210,14 @@ export type SimdGelu = KernelExports<typeof SIMD_GELU_SIGNATURES>;
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { simdGelu } from "./simd_gelu.ts";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const heap = new Float32Array(memory.buffer);
  * heap.set([-1, 0, 1, 2], 0);
  * simdGelu(memory).forward(0, 16, 4);
- * heap.slice(4, 8); // about [-0.1587, 0, 0.8413, 1.9545]
+ * const expected = [-0.1587, 0, 0.8413, 1.9545];
+ * heap.slice(4, 8).forEach((y, i) => assertAlmostEquals(y, expected[i], 1e-4));
  * ```
  */
 export function simdGelu(memory: WebAssembly.Memory): SimdGelu {

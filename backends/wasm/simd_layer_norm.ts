@@ -310,6 +310,7 @@ export function float32Bits(eps: number): number {
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { float32Bits, simdLayerNorm } from "./simd_layer_norm.ts";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const heap = new Float32Array(memory.buffer);
@@ -317,7 +318,8 @@ export function float32Bits(eps: number): number {
  * heap.set([1, 1, 1, 1], 4); // gain at byte 16
  * heap.set([0, 0, 0, 0], 8); // bias at byte 32
  * simdLayerNorm(memory).forward(0, 16, 32, 48, 1, 4, float32Bits(1e-5));
- * heap.slice(12, 16); // about [-1.342, -0.447, 0.447, 1.342]
+ * const expected = [-1.342, -0.447, 0.447, 1.342];
+ * heap.slice(12, 16).forEach((y, i) => assertAlmostEquals(y, expected[i], 1e-3));
  * ```
  */
 export function simdLayerNorm(memory: WebAssembly.Memory): SimdLayerNorm {

@@ -13,8 +13,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { extractHashAnswer } from "@stars/toolkit/tasks";
- * extractHashAnswer("48 / 2 = 24\n#### 72"); // "72"
+ * assertEquals(extractHashAnswer("48 / 2 = 24\n#### 72"), "72");
  * ```
  */
 export function extractHashAnswer(text: string): string | undefined {
@@ -31,8 +32,9 @@ export function extractHashAnswer(text: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { extractBoxed } from "@stars/toolkit/tasks";
- * extractBoxed("so \\boxed{1} or rather \\boxed{\\frac{1}{2}}"); // "\\frac{1}{2}"
+ * assertEquals(extractBoxed("so \\boxed{1} or rather \\boxed{\\frac{1}{2}}"), "\\frac{1}{2}");
  * ```
  */
 export function extractBoxed(text: string): string | undefined {
@@ -180,9 +182,10 @@ function canonicalNumber(s: string): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { normalizeAnswer } from "@stars/toolkit/tasks";
- * normalizeAnswer("$1,000.50"); // "1000.5"
- * normalizeAnswer("\\dfrac{6}{8}"); // "3/4"
+ * assertEquals(normalizeAnswer("$1,000.50"), "1000.5");
+ * assertEquals(normalizeAnswer("\\dfrac{6}{8}"), "3/4");
  * ```
  */
 export function normalizeAnswer(answer: string): string {
@@ -225,9 +228,10 @@ export function normalizeAnswer(answer: string): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { answersMatch } from "@stars/toolkit/tasks";
- * answersMatch("$1,000", "1000"); // true
- * answersMatch("0.75", "\\frac{3}{4}"); // true
+ * assert(answersMatch("$1,000", "1000"));
+ * assert(answersMatch("0.75", "\\frac{3}{4}"));
  * ```
  */
 export function answersMatch(predicted: string, reference: string): boolean {

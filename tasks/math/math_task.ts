@@ -207,10 +207,11 @@ function itemsAdapter(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mathTask } from "@stars/toolkit";
  * const task = mathTask({ stepsMin: 2, stepsMax: 2, maxValue: 9 });
  * const [p] = task.sample("train", 1, 1);
- * task.isCorrect(p, p.target); // true
+ * assert(task.isCorrect(p, p.target));
  * ```
  */
 export function mathTask(options: MathTaskOptions = {}): MathTask {

@@ -7,10 +7,12 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { answersMatch, mathTask } from "@stars/toolkit/tasks";
  * const task = mathTask({ stepsMin: 2, stepsMax: 3 });
- * const [p] = task.sample("train", 1, 1); // p.prompt ends in "\nA:"
- * answersMatch("$1,000", "1000"); // true
+ * const [p] = task.sample("train", 1, 1);
+ * assert(p.prompt.endsWith("\nA:"));
+ * assert(answersMatch("$1,000", "1000"));
  * ```
  *
  * @module

@@ -32,9 +32,10 @@ export const MATH_CHARSET: string =
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { mathCharTokenizer } from "@stars/toolkit/tasks";
  * const tok = mathCharTokenizer();
- * tok.decode(tok.encode("3/4 = 0.75\nA: 7")); // "3/4 = 0.75\nA: 7"
+ * assertEquals(tok.decode(tok.encode("3/4 = 0.75\nA: 7")), "3/4 = 0.75\nA: 7");
  * ```
  */
 export function mathCharTokenizer(charset: string = MATH_CHARSET): CharTokenizer {
@@ -56,9 +57,10 @@ export function missingChars(text: string, charset: string = MATH_CHARSET): stri
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { BpeTokenizer } from "@stars/toolkit/tasks";
  * const tok = new BpeTokenizer();
- * tok.decode([...tok.encode("48 / 2 = 24"), tok.eosId, 7]); // "48 / 2 = 24"
+ * assertEquals(tok.decode([...tok.encode("48 / 2 = 24"), tok.eosId, 7]), "48 / 2 = 24");
  * ```
  */
 export class BpeTokenizer implements Tokenizer {

@@ -465,9 +465,10 @@ export function generateWordProblem(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { generateWordProblems } from "@stars/toolkit/tasks";
  * const [p] = generateWordProblems({ count: 1, seed: 1, split: "train", stepsMin: 3 });
- * p.solutionLines.length; // 3
+ * assertEquals(p.solutionLines.length, 3);
  * ```
  */
 export function generateWordProblems(options: WordProblemOptions): WordProblem[] {

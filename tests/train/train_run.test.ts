@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertGreater, assertLess, assertRejects } from "@std/assert";
 import { sampleLoops } from "../../regularizers/loop_sampler.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
-import { resolveConfig, type TrainConfig } from "../../train/config.ts";
+import { resolveConfig } from "../../train/config.ts";
 import { loopSpecOf, trainBatch } from "../../train/data.ts";
 import { AdamW } from "../../train/adamw.ts";
 import { NonFiniteLossError, trainStep } from "../../train/step.ts";
@@ -11,20 +11,7 @@ import { train } from "../../train/trainer.ts";
 import { LoopedLM } from "../../models/looped.ts";
 import { modelConfigOf } from "../../train/data.ts";
 import { maxAbsDiff, values } from "../_backend.ts";
-
-const TINY: Partial<TrainConfig> = {
-  digits: 2,
-  d_model: 16,
-  n_heads: 2,
-  d_ff: 32,
-  loops: 2,
-  batch_size: 16,
-  steps: 6,
-  warmup_steps: 2,
-  eval_size: 20,
-  eval_every: 0,
-  checkpoint_every: 0,
-};
+import { TINY } from "../_checkpoints.ts";
 
 async function allParams(model: LoopedLM): Promise<number[]> {
   const out: number[] = [];
