@@ -99,6 +99,9 @@ class NormalCdf {
 // arithmetic, and so each result, is unchanged).
 const UNROLL = 4;
 
+/** The address `base + i` of the current block. */
+type At = (base: Local<"i32">) => I32;
+
 /**
  * `for (i = 0; i < 4 count; i += 16) body`, `UNROLL` blocks an iteration
  * (then one at a time), with `at(base)` the address `base + i` and
@@ -108,7 +111,7 @@ const UNROLL = 4;
 function overLanes(
   f: FunctionBuilder,
   count: Local<"i32">,
-  body: (at: (base: Local<"i32">) => I32, offset: number) => Code,
+  body: (at: At, offset: number) => Code,
 ): Code {
   const [i, end] = f.locals("i32", 2);
   const at = (base: Local<"i32">) => add(get(base), get(i));
@@ -138,50 +141,47 @@ export const SIMD_GELU_SIGNATURES = {
   scale: ["dy", "slope", "dx", "count"],
 } as const;
 
-// `y = x Phi(x)` over the lanes, and with `slope` also `Phi(x) + x phi(x)`.
-function geluLanes(
+// Over the lanes of `x`: Phi(x) computed, then `write` stores what the kernel keeps of it.
+function overNormalCdf(
   f: FunctionBuilder,
-  { x, y, slope, count }: {
-    x: Local<"i32">;
-    y: Local<"i32">;
-    slope?: Local<"i32">;
-    count: Local<"i32">;
-  },
+  x: Local<"i32">,
+  count: Local<"i32">,
+  write: (phi: NormalCdf, at: At, offset: number) => Code,
 ): Code {
   return overLanes(f, count, (at, offset) => {
     const phi = new NormalCdf(f);
-    return [
-      ...v128Load(at(x), offset),
-      ...set(phi.x),
-      ...phi.compute(),
-      ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset),
-      ...(slope ? v128Store(at(slope), phi.slope(), offset) : []),
-    ];
+    return [...v128Load(at(x), offset), ...set(phi.x), ...phi.compute(), ...write(phi, at, offset)];
   });
 }
 
 const forwardKernel = () =>
-  defineKernel("forward", SIMD_GELU_SIGNATURES.forward, (f, params) => geluLanes(f, params));
+  defineKernel(
+    "forward",
+    SIMD_GELU_SIGNATURES.forward,
+    (f, { x, y, count }) =>
+      overNormalCdf(f, x, count, (phi, at, offset) =>
+        v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset)),
+  );
 
 const forwardSlopeKernel = () =>
   defineKernel(
     "forwardSlope",
     SIMD_GELU_SIGNATURES.forwardSlope,
-    (f, params) => geluLanes(f, params),
+    (f, { x, y, slope, count }) =>
+      overNormalCdf(f, x, count, (phi, at, offset) => [
+        ...v128Store(at(y), vMul(get(phi.x), get(phi.cdf)), offset),
+        ...v128Store(at(slope), phi.slope(), offset),
+      ]),
   );
 
 const backwardKernel = () =>
-  defineKernel("backward", SIMD_GELU_SIGNATURES.backward, (f, { dy, x, dx, count }) => {
-    return overLanes(f, count, (at, offset) => {
-      const phi = new NormalCdf(f);
-      return [
-        ...v128Load(at(x), offset),
-        ...set(phi.x),
-        ...phi.compute(),
-        ...v128Store(at(dx), vMul(v128Load(at(dy), offset), phi.slope()), offset),
-      ];
-    });
-  });
+  defineKernel(
+    "backward",
+    SIMD_GELU_SIGNATURES.backward,
+    (f, { dy, x, dx, count }) =>
+      overNormalCdf(f, x, count, (phi, at, offset) =>
+        v128Store(at(dx), vMul(v128Load(at(dy), offset), phi.slope()), offset)),
+  );
 
 const scaleKernel = () =>
   defineKernel("scale", SIMD_GELU_SIGNATURES.scale, (f, { dy, slope, dx, count }) => {
