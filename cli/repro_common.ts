@@ -13,6 +13,7 @@ import { Progress, sweepWork } from "./progress.ts";
 import { backendFlag } from "./backend_flags.ts";
 import { listFlag as splitList } from "./flags.ts";
 import { UsageError } from "./usage_error.ts";
+import { writeFiles } from "./write_files.ts";
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
@@ -93,8 +94,6 @@ export async function writeResult(
     JSON.stringify({ command, ...result }, null, 1),
   );
   const report = files(command);
-  for (const [name, text] of Object.entries(report)) {
-    await Deno.writeTextFile(`${outDir}/${name}`, text);
-  }
+  await writeFiles(outDir, report);
   return report["results.md"];
 }
