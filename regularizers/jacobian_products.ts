@@ -21,6 +21,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { l2Norm } from "./l2_norm.ts";
 
 /** A map from a state tensor to a state tensor of the same shape. */
 export type StateMap = (h: tf.Tensor3D) => tf.Tensor3D;
@@ -50,7 +51,7 @@ export function jvp(
 ): tf.Tensor3D {
   if (!(eps > 0)) throw new RangeError(`jvp: eps must be > 0, got ${eps}`);
   return tf.tidy(() => {
-    const step = tf.div(eps, tf.maximum(tf.norm(v), TINY));
+    const step = tf.div(eps, tf.maximum(l2Norm(v), TINY));
     const dv = tf.mul(v, step);
     const diff = tf.sub(f(tf.add(h, dv) as tf.Tensor3D), f(tf.sub(h, dv) as tf.Tensor3D));
     return tf.div(diff, tf.mul(step, 2)) as tf.Tensor3D;

@@ -27,6 +27,7 @@ export {
 } from "./loop_sampler.ts";
 export { DEFAULT_FD_EPS, jvp, jvpExact, type StateMap, vjp } from "./jacobian_products.ts";
 export { stopGradient } from "./stop_gradient.ts";
+export { l2Norm } from "./l2_norm.ts";
 export { gaussianProbe, type Probe, PROBES, rademacherProbe, randomUnitVector } from "./probes.ts";
 export {
   POWER_MODES,

@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { l2Norm } from "./l2_norm.ts";
 import { DEFAULT_FD_EPS, jvp, type StateMap, vjp } from "./jacobian_products.ts";
 import { randomUnitVector } from "./probes.ts";
 import { stopGradient } from "./stop_gradient.ts";
@@ -45,7 +46,7 @@ export interface PowerPenalty {
 const TINY = 1e-30;
 
 function unit(u: tf.Tensor): tf.Tensor {
-  return tf.div(u, tf.maximum(tf.norm(u), TINY));
+  return tf.div(u, tf.maximum(l2Norm(u), TINY));
 }
 
 /**
@@ -146,7 +147,7 @@ function vjpPower(
   for (let k = 1; k <= iters; k++) {
     u = stopGradient(vjp(f(k), h, vs[k - 1]));
     if (k < iters) {
-      const n = tf.maximum(tf.norm(u), TINY);
+      const n = tf.maximum(l2Norm(u), TINY);
       norms.push(n);
       vs.push(tf.div(u, n));
     }

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { l2Norm } from "./l2_norm.ts";
 import { standardNormals } from "../utils/normal_stream.ts";
 
 /** The probe distributions the Hutchinson estimator accepts. */
@@ -40,6 +41,6 @@ export function probe(kind: Probe, shape: number[], seed: number): tf.Tensor {
 export function randomUnitVector(shape: number[], seed: number): tf.Tensor {
   return tf.tidy(() => {
     const z = gaussianProbe(shape, seed);
-    return tf.div(z, tf.norm(z));
+    return tf.div(z, l2Norm(z));
   });
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { l2Norm } from "./l2_norm.ts";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { jvpExact, type StateMap, vjp } from "./jacobian_products.ts";
 import { randomUnitVector } from "./probes.ts";
@@ -104,7 +105,7 @@ export async function estimateSpectralRadius(
       // Rayleigh quotient lambda = <v, J v> and residual ||J v - lambda v||.
       const stats = tf.tidy(() => {
         const q = tf.sum(tf.mul(v, u));
-        return tf.stack([tf.norm(u), q, tf.norm(tf.sub(u, tf.mul(v, q)))]);
+        return tf.stack([l2Norm(u), q, l2Norm(tf.sub(u, tf.mul(v, q)))]);
       });
       const [n, lambda, residual] = await stats.data();
       stats.dispose();
@@ -164,7 +165,7 @@ async function largestRitzValue(
         tf.dispose([stacked, coef, w]);
         w = next;
       }
-      const hn = await scalar(tf.norm(w));
+      const hn = await scalar(l2Norm(w));
       hess[j + 1][j] = hn;
       const scale = Math.max(...hess.map((row) => Math.abs(row[j])));
       if (hn <= 1e-6 * scale) {

@@ -8,10 +8,12 @@
 import { nativeBlasStatus } from "../backends/native/blas.ts";
 import { wasmKernelThreads } from "../backends/wasm/threads.ts";
 import { attentionPath } from "../ops/attention.ts";
+import { NUMERICS_REVISION } from "../utils/numerics.ts";
 
 /**
  * The commit (`+uncommitted` when the checkout has changes; `unknown` when
- * the code is not a git checkout, e.g. loaded from a registry), the backend,
+ * the code is not a git checkout, e.g. loaded from a registry), the numerics
+ * revision (`utils/numerics.ts`), the backend,
  * and on wasm the product path, attention path and kernel threads.
  */
 export async function runProvenance(backend: string): Promise<Record<string, unknown>> {
@@ -31,6 +33,7 @@ export async function runProvenance(backend: string): Promise<Record<string, unk
   }
   return {
     commit,
+    numerics: NUMERICS_REVISION,
     backend,
     kernels: backend === "wasm" ? "toolkit wasm SIMD" : backend,
     ...(backend === "wasm" ? { products: nativeBlasStatus(), attention: attentionPath() } : {}),

@@ -15,6 +15,7 @@ import { train, type TrainEvent } from "../train/trainer.ts";
 import { lossCurve, readStepRecords, trainingSeconds } from "../train/metrics_log.ts";
 import { plateauExit } from "./plateau.ts";
 import { InputError } from "../train/errors.ts";
+import { numericsRevisionOf } from "../utils/numerics.ts";
 import {
   type Arm,
   armConfig,
@@ -179,11 +180,13 @@ export function attentionPathOf(provenance: Record<string, unknown> | undefined)
   return String(provenance?.attention ?? "reference");
 }
 
-// Runs of one study are computed on one path: a finished run on another
-// path than this process's is an error before anything trains.
+// Runs of one study are computed on one path and numerics revision: a
+// finished run on another than this process's is an error before anything
+// trains.
 async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: readonly number[]) {
   const here = productPathOf(o.provenance);
   const attentionHere = attentionPathOf(o.provenance);
+  const numericsHere = numericsRevisionOf(o.provenance);
   for (const arm of arms) {
     for (const seed of seeds) {
       let saved: ArmResult;
@@ -196,6 +199,15 @@ async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: reado
       }
       const there = productPathOf(saved.provenance);
       const attentionThere = attentionPathOf(saved.provenance);
+      const numericsThere = numericsRevisionOf(saved.provenance);
+      if (saved.provenance && numericsThere !== numericsHere) {
+        throw new InputError(
+          `${o.outDir}: ${arm.id} seed ${seed} was computed with the toolkit's numerics revision ` +
+            `${numericsThere} (commit ${saved.provenance.commit ?? "unknown"}) and this code ` +
+            `computes revision ${numericsHere}; runs of one study must not mix revisions ` +
+            `(run that commit to add to this study, or a new --out)`,
+        );
+      }
       if (saved.provenance && attentionThere !== attentionHere) {
         throw new InputError(
           `${o.outDir}: ${arm.id} seed ${seed} was computed with ${attentionThere} attention and ` +

@@ -24,6 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { nativeBlasStatus } from "../backends/native/blas.ts";
 import { attentionPath } from "../ops/attention.ts";
 import { wasmKernelThreads } from "../backends/wasm/threads.ts";
+import { NUMERICS_REVISION } from "../utils/numerics.ts";
 import { LoopedLM } from "../models/looped.ts";
 import type { ModelConfig } from "../models/config.ts";
 import { paramsFromValues, paramSpecs } from "../models/params.ts";
@@ -119,6 +120,7 @@ function computedBy(): Record<string, unknown> {
   return {
     backend,
     tfjs: tf.version.tfjs,
+    numerics: NUMERICS_REVISION,
     // On wasm the products run natively (BLAS) or on the toolkit's kernels.
     ...(backend === "wasm"
       ? {

@@ -17,3 +17,4 @@ export * from "./errors.ts";
 export * from "./config_keys.ts";
 export * from "./normal_stream.ts";
 export * from "./file_reason.ts";
+export * from "./numerics.ts";

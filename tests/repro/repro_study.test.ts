@@ -16,6 +16,7 @@ import { resolveConfig, type TrainConfig } from "../../train/config.ts";
 import { loadArithmeticJsonl } from "../../tasks/paper_data.ts";
 import { xmlProblem } from "../xml_check.ts";
 import "../_backend.ts";
+import { NUMERICS_REVISION } from "../../utils/numerics.ts";
 
 const PAPER_TEST = new URL("../../data/stars_addition_test_4digit.jsonl", import.meta.url);
 
@@ -238,5 +239,22 @@ Deno.test("the study-micro profile runs end to end with 2 seeds: table, bands, s
   );
   assertStringIncludes((mixed as Error).message, "reference attention");
   assertStringIncludes((mixed as Error).message, "STARS_FUSED_ATTENTION=off");
+  // ... and runs of an earlier numerics revision (recording none: 1) refuse this code's.
+  const fused = { products: { products: "native" }, attention: "fused" };
+  await Deno.writeTextFile(
+    saved,
+    JSON.stringify({ ...old, provenance: { ...fused, commit: "c0ffee" } }),
+  );
+  const older = await assertRejects(() =>
+    runRepro({
+      profile: "study-micro",
+      outDir: dir,
+      testProblems,
+      arms: ["F-pre"],
+      provenance: { ...fused, numerics: NUMERICS_REVISION },
+    })
+  );
+  assertStringIncludes((older as Error).message, "numerics revision 1 (commit c0ffee)");
+  assertStringIncludes((older as Error).message, `computes revision ${NUMERICS_REVISION}`);
   await Deno.remove(dir, { recursive: true });
 });

@@ -16,6 +16,7 @@ import {
   writeRaw,
 } from "../_checkpoints.ts";
 import "../_backend.ts";
+import { NUMERICS_REVISION } from "../../utils/numerics.ts";
 
 const ARM_A = new URL("../../docs/results/addition/arms/A", import.meta.url).pathname;
 
@@ -262,6 +263,7 @@ Deno.test("the files are safetensors any reader can use: names, F32, the config 
   assertEquals([manifest.version, manifest.step, manifest.optimizer_step], [2, 6, 6]);
   assertEquals(manifest.rng, { seed: 1, next_step: 6 });
   assertEquals(manifest.computed_by.backend, tf.getBackend());
+  assertEquals(manifest.computed_by.numerics, NUMERICS_REVISION);
   if (tf.getBackend() === "wasm") {
     assert(["native", "wasm"].includes(manifest.computed_by.products.products));
   }
