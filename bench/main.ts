@@ -11,13 +11,14 @@
  */
 import { hasRealGpu, useBackend } from "../backends/select.ts";
 import { jacobianPenalty } from "../regularizers/jacobian_penalty.ts";
-import { BENCH_SMALL, type BenchConfig, median, PAPER_BENCH, stepTime } from "./step_time.ts";
+import { BENCH_SMALL, type BenchConfig, PAPER_BENCH, stepRunner, stepTime } from "./step_time.ts";
+import { alternateRounds, type StepRunner } from "./alternate.ts";
 import { matmulGflops, trainingFlops } from "./ceiling.ts";
 import { sweepCacheBench } from "./sweep.ts";
 import { fullSweepBench } from "./full_sweep.ts";
 import { armStepTime } from "./arm_step.ts";
 import { threadedStepTime } from "./threaded_step.ts";
-import { torchMatmulGflops, torchStepTime } from "./torch_ref.ts";
+import { startTorchSteps, torchMatmulGflops, type TorchSteps, torchStepTime } from "./torch_ref.ts";
 import { simdPeakGflops } from "./simd_peak.ts";
 import { webgpuMatMulBench } from "./webgpu_matmul.ts";
 import { productPathStepTimes } from "./products.ts";
@@ -32,24 +33,58 @@ const device = gpu ? "cuda" : "cpu";
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const report = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
 
-/** One config's step time here and in PyTorch, reported as a record and returned. */
-async function sideBySide(bench: string, config: BenchConfig) {
-  const ms = await stepTime(config, { steps: 10, warmup: 3 });
-  const torch = await torchStepTime(config, [], device);
+// Toolkit and PyTorch steps alternate in rounds (alternate.ts): the
+// machines are shared, and one contender's steps a minute after the other's
+// can see another machine.
+const ROUNDS = { rounds: 5, block: 3 };
+const METHOD = `alternating rounds (${ROUNDS.rounds} x ${ROUNDS.block} steps each), medians`;
+
+/** PyTorch timing a config's steps on request, at each thread count it is tried with. */
+async function torchServers(config: BenchConfig, extra: string[] = [], threads?: number) {
+  const servers: TorchSteps[] = [];
+  for (const n of threads ? [threads] : device === "cpu" ? [1, 2] : [1]) {
+    const server = await startTorchSteps(config, n, extra, device);
+    if ("unavailable" in server) return { servers, unavailable: server.unavailable };
+    servers.push(server);
+  }
+  return { servers, unavailable: undefined };
+}
+
+/** One config's step time here and in PyTorch (its better thread count), reported and returned. */
+async function sideBySide(bench: string, config: BenchConfig, schedule = ROUNDS) {
+  const ours = stepRunner(config);
+  const { servers, unavailable } = await torchServers(config);
+  const contenders: Record<string, StepRunner> = { ours: ours.run };
+  for (const server of servers) contenders[`torch_${server.threads}`] = server.run;
+  const medians = await alternateRounds(contenders, schedule);
+  ours.dispose();
+  await Promise.all(servers.map((server) => server.close()));
+  const ms = medians.ours;
+  const byThreads = servers.map((s) => ({
+    threads: s.threads,
+    ms: round(medians[`torch_${s.threads}`]),
+  }));
+  const best = [...byThreads].sort((a, b) => a.ms - b.ms)[0];
+  const torch = best ?? { unavailable: unavailable ?? "not run" };
   report({
     bench,
     config,
     backend,
     ...(backend === "wasm" ? { products: nativeBlasStatus() } : {}),
+    method: METHOD.replace(
+      `${ROUNDS.rounds} x ${ROUNDS.block}`,
+      `${schedule.rounds} x ${schedule.block}`,
+    ),
     ms_per_step: round(ms, 1),
-    ...("ms" in torch
+    ...(best
       ? {
         torch_device: device,
-        torch_ms_per_step: torch.ms,
-        torch_threads: torch.threads,
-        ratio_vs_torch: round(ms / torch.ms),
+        torch_ms_per_step: best.ms,
+        torch_threads: best.threads,
+        torch_ms_per_step_by_threads: Object.fromEntries(byThreads.map((t) => [t.threads, t.ms])),
+        ratio_vs_torch: round(ms / best.ms),
       }
-      : { torch: torch.unavailable }),
+      : { torch: unavailable }),
   });
   return { ms, torch };
 }
@@ -107,7 +142,8 @@ report({
 // 3. The paper's configuration: a GPU job.
 let paperMs: number | undefined;
 if (gpu || Deno.env.get("STARS_BENCH_PAPER") === "1") {
-  paperMs = (await sideBySide("paper_config", PAPER_BENCH)).ms;
+  // Seconds a step on a CPU: fewer rounds.
+  paperMs = (await sideBySide("paper_config", PAPER_BENCH, { rounds: 3, block: 2 })).ms;
 } else {
   report({
     bench: "paper_config",
@@ -137,30 +173,42 @@ if (backend === "wasm") {
 }
 
 // 5. The STARS penalty's overhead (K = 1), as a ratio within each framework:
-//    with and without it in alternating rounds, the median of each (a busy
-//    machine slows both alike).
+//    with and without it, here and in PyTorch (at its better thread count
+//    in 1.), all four in alternating rounds.
 const penalty = { weight: 0.1, compute: jacobianPenalty({ iters: 1, mode: "jvp" }) };
-const rounds = { with: [] as number[], without: [] as number[] };
-for (let r = 0; r < 3; r++) {
-  rounds.without.push(await stepTime(BENCH_SMALL, { steps: 5, warmup: 2 }));
-  rounds.with.push(await stepTime(BENCH_SMALL, { steps: 5, warmup: 2, penalty }));
+{
+  const without = stepRunner(BENCH_SMALL), withPenalty = stepRunner(BENCH_SMALL, { penalty });
+  const threads = "threads" in torchPlain ? torchPlain.threads : undefined;
+  const torch = threads ? (await torchServers(BENCH_SMALL, [], threads)).servers[0] : undefined;
+  const torchWith = threads
+    ? (await torchServers(BENCH_SMALL, ["--reg-iters", "1"], threads)).servers[0]
+    : undefined;
+  const medians = await alternateRounds({
+    without: without.run,
+    with: withPenalty.run,
+    ...(torch && torchWith ? { torch_without: torch.run, torch_with: torchWith.run } : {}),
+  } as Record<string, StepRunner>, ROUNDS);
+  without.dispose();
+  withPenalty.dispose();
+  await Promise.all([torch, torchWith].map((server) => server?.close()));
+  report({
+    bench: "penalty_overhead",
+    config: { ...BENCH_SMALL, reg_iters: 1, reg_mode: "jvp" },
+    backend,
+    method: METHOD,
+    ms_per_step: round(medians.with, 1),
+    ms_per_step_without: round(medians.without, 1),
+    overhead_ratio: round(medians.with / medians.without),
+    ...(medians.torch_with
+      ? {
+        torch_threads: threads,
+        torch_ms_per_step: round(medians.torch_with),
+        torch_ms_per_step_without: round(medians.torch_without),
+        torch_overhead_ratio: round(medians.torch_with / medians.torch_without),
+      }
+      : {}),
+  });
 }
-const withPenalty = median(rounds.with), withoutPenalty = median(rounds.without);
-const torchPenalty = await torchStepTime(BENCH_SMALL, ["--reg-iters", "1"], device);
-report({
-  bench: "penalty_overhead",
-  config: { ...BENCH_SMALL, reg_iters: 1, reg_mode: "jvp" },
-  backend,
-  ms_per_step: round(withPenalty, 1),
-  ms_per_step_without: round(withoutPenalty, 1),
-  overhead_ratio: round(withPenalty / withoutPenalty),
-  ...("ms" in torchPenalty && "ms" in torchPlain
-    ? {
-      torch_ms_per_step: torchPenalty.ms,
-      torch_overhead_ratio: round(torchPenalty.ms / torchPlain.ms),
-    }
-    : {}),
-});
 
 // 6. The depth sweep with and without the per-loop KV cache, on a subset of
 //    depths and problems (the uncached sweep at 1, 10, 100 loops on 1000

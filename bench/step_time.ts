@@ -96,3 +96,30 @@ export async function stepTime(
   setup.dispose();
   return median(times);
 }
+
+/**
+ * A config's training steps to run a few at a time (one model and
+ * optimiser throughout, after `warmup` untimed steps), for
+ * `alternate.ts`; dispose when done.
+ */
+export function stepRunner(
+  b: BenchConfig,
+  options: { warmup?: number; penalty?: Penalty } = {},
+): { run: (n: number) => Promise<number[]>; dispose: () => void } {
+  const setup = benchSetup(b);
+  let step = 0, warm = false;
+  const timed = async () => {
+    const t0 = performance.now();
+    await setup.run(step++, options.penalty);
+    return performance.now() - t0;
+  };
+  return {
+    run: async (n) => {
+      if (!warm) { for (warm = true; step < (options.warmup ?? 3);) await timed(); }
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) times.push(await timed());
+      return times;
+    },
+    dispose: setup.dispose,
+  };
+}

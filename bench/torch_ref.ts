@@ -34,31 +34,7 @@ export async function torchStepTime(
 ): Promise<{ ms: number; threads: number; impl: string } | { unavailable: string }> {
   let best: { ms: number; threads: number; impl: string } | undefined;
   for (const threads of device === "cpu" ? [1, 2] : [1]) {
-    const args = [
-      SCRIPT,
-      ...[
-        "--d",
-        b.d,
-        "--heads",
-        b.heads,
-        "--ff",
-        b.ff,
-        "--batch",
-        b.batch,
-        "--seq",
-        16,
-        "--loops",
-        b.loops,
-      ]
-        .map(String),
-      "--threads",
-      String(threads),
-      "--steps",
-      "10",
-      "--device",
-      device,
-      ...extra,
-    ];
+    const args = [SCRIPT, ...scriptArgs(b, threads, device), "--steps", "10", ...extra];
     const out = await runPython(args);
     if ("unavailable" in out) return out;
     const r = JSON.parse(out.stdout);
@@ -67,6 +43,97 @@ export async function torchStepTime(
     }
   }
   return best!;
+}
+
+function scriptArgs(b: BenchConfig, threads: number, device: string): string[] {
+  const sizes = { d: b.d, heads: b.heads, ff: b.ff, batch: b.batch, seq: 16, loops: b.loops };
+  return [
+    ...Object.entries(sizes).flatMap(([k, v]) => [`--${k}`, String(v)]),
+    ...["--threads", String(threads), "--device", device],
+  ];
+}
+
+/** A PyTorch process that times steps on request (`torch_looped_ref.py --serve`). */
+export interface TorchSteps {
+  /** Threads PyTorch was given. */
+  readonly threads: number;
+  /** Runs `n` steps; their times in ms. */
+  run(n: number): Promise<number[]>;
+  /** Ends the process. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts PyTorch timing steps of a config on request (after its warm-up),
+ * so a benchmark can alternate them with its own on the same machine
+ * state; or why it cannot.
+ */
+export async function startTorchSteps(
+  b: BenchConfig,
+  threads: number,
+  extra: string[] = [],
+  device: "cpu" | "cuda" = "cpu",
+): Promise<TorchSteps | { unavailable: string }> {
+  let child;
+  try {
+    child = new Deno.Command(PYTHON, {
+      args: [SCRIPT, ...scriptArgs(b, threads, device), "--serve", ...extra],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch {
+    return { unavailable: `${PYTHON} not found` };
+  }
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())
+    .getReader();
+  // Why it stopped: the last line of its stderr (read once).
+  let failure: Promise<{ unavailable: string }> | undefined;
+  const failed = () =>
+    failure ??= (async () => {
+      await writer.close().catch(() => {});
+      const err = await new Response(child.stderr).text();
+      await child.status;
+      return { unavailable: err.trim().split("\n").pop() || "failed" };
+    })();
+  const steps: TorchSteps = {
+    threads,
+    async run(n) {
+      await writer.write(new TextEncoder().encode(`${n}\n`));
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`PyTorch stopped: ${(await failed()).unavailable}`);
+      return JSON.parse(value).ms;
+    },
+    async close() {
+      await writer.close().catch(() => {});
+      lines.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+  // One step answers whether it runs at all (and finishes its warm-up).
+  try {
+    await steps.run(1);
+  } catch {
+    return await failed();
+  }
+  return steps;
+}
+
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, out) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) if (line.trim()) out.enqueue(line);
+    },
+    flush(out) {
+      if (rest.trim()) out.enqueue(rest);
+    },
+  });
 }
 
 // Best of 30 `torch.mm` calls on `threads` threads, in GFLOP/s.
