@@ -76,3 +76,9 @@ export {
   fusedDenseReady,
   registerDenseKernels,
 } from "./dense.ts";
+export {
+  ALL_FINITE,
+  nonFiniteFlag,
+  nonFiniteFlagReference,
+  registerAllFiniteKernel,
+} from "./all_finite.ts";

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamwUpdate } from "../ops/adamw.ts";
+import { nonFiniteFlag } from "../ops/all_finite.ts";
 
 /** Hyper-parameters of one AdamW update. */
 export interface AdamWOptions {
@@ -100,10 +101,7 @@ export class AdamW {
     this.t += 1;
     const { updates, flag } = tf.tidy(() => {
       const updates = this.updates(params, grads, o, gradScale);
-      // 0 * x is 0 for every finite x and NaN otherwise; a plain sum could
-      // overflow on finite values.
-      const zeros = updates.flatMap(([, , , , next]) => next.map((x) => tf.sum(tf.mul(x, 0))));
-      const flag = zeros.length ? tf.sum(tf.stack(zeros)) : tf.scalar(0);
+      const flag = nonFiniteFlag(updates.flatMap(([, , , , next]) => next));
       return { updates: updates.map(([, p, m, v, next]) => [p, m, v, next] as const), flag };
     });
     const finite = (await flag.data())[0] === 0;

@@ -2,8 +2,9 @@
  * The wasm backend's kernels: faster versions of eight tfjs-wasm kernels in
  * place of tfjs's own (copies.ts, sum.ts, matmul.ts), each removing a cost
  * the profile of a training step showed (docs/performance.md), and the
- * toolkit's fused LayerNorm, GELU, AdamW, attention and dense layer
- * (layer_norm.ts, gelu.ts, adamw.ts, attention.ts, dense.ts) registered into the ops layer.
+ * toolkit's fused LayerNorm, GELU, AdamW, attention and dense layer and the
+ * all-finite flag (layer_norm.ts, gelu.ts, adamw.ts, attention.ts, dense.ts,
+ * all_finite.ts) registered into the ops layer.
  *
  * Results equal tfjs's own kernels within float32 rounding (the order of
  * additions differs); `tests/backends/wasm_kernels.test.ts` compares them.
@@ -11,6 +12,7 @@
  * @module
  */
 import { registerWasmAdamW } from "./adamw.ts";
+import { registerWasmAllFinite } from "./all_finite.ts";
 import { registerWasmAttention } from "./attention.ts";
 import { registerWasmDense } from "./dense.ts";
 import { replaceCopyKernels } from "./copies.ts";
@@ -46,6 +48,7 @@ export function useFastWasmKernels(): void {
   registerWasmLayerNorm();
   registerWasmGelu();
   registerWasmAdamW();
+  registerWasmAllFinite();
   registerWasmAttention();
   registerWasmDense();
   installed = true;
