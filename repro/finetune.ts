@@ -41,6 +41,7 @@ import {
   type FinetuneRun,
 } from "./finetune_metrics.ts";
 import { sameConfig, type SweepEvent } from "./run.ts";
+import { mixedComputation } from "./provenance.ts";
 
 /** The id of the base model among the evaluated models. */
 export const BASE_ID = "base";
@@ -167,6 +168,13 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
         "(or leave out --arms), then the arms",
     );
   }
+  if (!o.finishedOnly && o.provenance) {
+    const dirs = [
+      ...(wanted(BASE_ID) ? [baseDir(o.outDir)] : []),
+      ...arms.flatMap((arm) => seeds.map((seed) => `${o.outDir}/${finetuneRunDir(arm.id, seed)}`)),
+    ];
+    await checkSameComputation(dirs, o.provenance);
+  }
   if (wanted(BASE_ID)) {
     const r = await modelResult(baseRun, base, baseDir(o.outDir), o, task, problems);
     if (r === "interrupted") return done();
@@ -191,6 +199,22 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
     }
   }
   return done();
+}
+
+// The models of one study are computed alike: a finished one computed on
+// another path or numerics revision than this process's is an error before
+// anything trains.
+async function checkSameComputation(dirs: string[], here: Record<string, unknown>) {
+  for (const dir of dirs) {
+    let saved: FinetuneModelResult;
+    try {
+      saved = JSON.parse(await Deno.readTextFile(`${dir}/result.json`));
+    } catch {
+      continue;
+    }
+    const problem = mixedComputation(saved.provenance, here);
+    if (problem) throw new InputError(`${dir} ${problem}`);
+  }
 }
 
 // Whether a checkpoint folder holds a run of `config` trained to its end.

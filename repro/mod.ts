@@ -68,5 +68,5 @@ export {
   type StepsSpreadTable,
   stepsTableSpread,
 } from "./finetune_metrics.ts";
-export { runProvenance } from "./provenance.ts";
+export { attentionPathOf, mixedComputation, productPathOf, runProvenance } from "./provenance.ts";
 export { finetuneReportFiles, reproReportFiles } from "./report_files.ts";

@@ -15,7 +15,7 @@ import { train, type TrainEvent } from "../train/trainer.ts";
 import { lossCurve, readStepRecords, trainingSeconds } from "../train/metrics_log.ts";
 import { plateauExit } from "./plateau.ts";
 import { InputError } from "../train/errors.ts";
-import { numericsRevisionOf } from "../utils/numerics.ts";
+import { mixedComputation } from "./provenance.ts";
 import {
   type Arm,
   armConfig,
@@ -160,33 +160,10 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   };
 }
 
-/**
- * Which path computed a run's matrix products: `native` (a BLAS) or `wasm`
- * (the toolkit's kernels; also what results from before the native path
- * recorded), or the backend's name.
- */
-export function productPathOf(provenance: Record<string, unknown> | undefined): string {
-  const products = (provenance?.products as { products?: string } | undefined)?.products;
-  if (products) return products;
-  return provenance?.kernels === "toolkit wasm SIMD" ? "wasm" : String(provenance?.backend);
-}
-
-/**
- * Which path computed a run's attention: `fused` (the backend's kernel) or
- * `reference` (tfjs ops; also what results from before the fused kernel
- * recorded).
- */
-export function attentionPathOf(provenance: Record<string, unknown> | undefined): string {
-  return String(provenance?.attention ?? "reference");
-}
-
 // Runs of one study are computed on one path and numerics revision: a
 // finished run on another than this process's is an error before anything
 // trains.
 async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: readonly number[]) {
-  const here = productPathOf(o.provenance);
-  const attentionHere = attentionPathOf(o.provenance);
-  const numericsHere = numericsRevisionOf(o.provenance);
   for (const arm of arms) {
     for (const seed of seeds) {
       let saved: ArmResult;
@@ -197,35 +174,8 @@ async function checkSamePath(o: ReproOptions, arms: readonly Arm[], seeds: reado
       } catch {
         continue;
       }
-      const there = productPathOf(saved.provenance);
-      const attentionThere = attentionPathOf(saved.provenance);
-      const numericsThere = numericsRevisionOf(saved.provenance);
-      if (saved.provenance && numericsThere !== numericsHere) {
-        throw new InputError(
-          `${o.outDir}: ${arm.id} seed ${seed} was computed with the toolkit's numerics revision ` +
-            `${numericsThere} (commit ${saved.provenance.commit ?? "unknown"}) and this code ` +
-            `computes revision ${numericsHere}; runs of one study must not mix revisions ` +
-            `(run that commit to add to this study, or a new --out)`,
-        );
-      }
-      if (saved.provenance && attentionThere !== attentionHere) {
-        throw new InputError(
-          `${o.outDir}: ${arm.id} seed ${seed} was computed with ${attentionThere} attention and ` +
-            `this process computes it with ${attentionHere}; runs of one study must not mix paths ` +
-            `(${
-              attentionThere === "reference"
-                ? "set STARS_FUSED_ATTENTION=off"
-                : "unset STARS_FUSED_ATTENTION"
-            }, or a new --out)`,
-        );
-      }
-      if (saved.provenance && there !== here) {
-        throw new InputError(
-          `${o.outDir}: ${arm.id} seed ${seed} was computed with ${there} matrix products and ` +
-            `this process computes them with ${here}; runs of one study must not mix paths ` +
-            `(${there === "wasm" ? "add --blas off" : "use the same --blas"}, or a new --out)`,
-        );
-      }
+      const problem = mixedComputation(saved.provenance, o.provenance);
+      if (problem) throw new InputError(`${o.outDir}: ${arm.id} seed ${seed} ${problem}`);
     }
   }
 }

@@ -133,6 +133,28 @@ Deno.test({
       } finally {
         await Deno.rename(moved, out);
       }
+      // A finished model of an earlier numerics revision (recording none)
+      // refuses a process that would add to the study; --report still reads it.
+      const saved = `${out}/arms/SFT/seed-1/result.json`;
+      const result = JSON.parse(await Deno.readTextFile(saved));
+      delete result.provenance.numerics;
+      await Deno.writeTextFile(saved, JSON.stringify(result));
+      const mixed = await cli(
+        "repro",
+        "--profile",
+        "finetune-micro",
+        "--out",
+        out,
+        "--arms",
+        "SFT",
+      );
+      assertEquals(mixed.code, 2, mixed.stderr);
+      assertMatch(
+        mixed.stderr,
+        /arms\/SFT\/seed-1 was computed with the toolkit's numerics revision 1/,
+      );
+      const read = await cli("repro", "--profile", "finetune-micro", "--out", out, "--report");
+      assertEquals(read.code, 0, read.stderr);
     } finally {
       await Deno.remove(out, { recursive: true });
     }

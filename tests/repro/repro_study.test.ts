@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { armConfig, profileArms, STUDY_ARMS } from "../../repro/arms.ts";
-import { productPathOf, runRepro } from "../../repro/run.ts";
+import { runRepro } from "../../repro/run.ts";
+import { productPathOf } from "../../repro/provenance.ts";
 import type { ArmResult } from "../../repro/run.ts";
 import { plateauExit } from "../../repro/plateau.ts";
 import { spread, studyCheck, summarizeArms } from "../../repro/study.ts";
