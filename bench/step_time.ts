@@ -86,15 +86,12 @@ export async function stepTime(
   b: BenchConfig,
   options: { steps: number; warmup: number; penalty?: Penalty },
 ): Promise<number> {
-  const setup = benchSetup(b);
-  const times: number[] = [];
-  for (let i = 0; i < options.warmup + options.steps; i++) {
-    const t0 = performance.now();
-    await setup.run(i, options.penalty);
-    if (i >= options.warmup) times.push(performance.now() - t0);
+  const runner = stepRunner(b, options);
+  try {
+    return median(await runner.run(options.steps));
+  } finally {
+    runner.dispose();
   }
-  setup.dispose();
-  return median(times);
 }
 
 /**

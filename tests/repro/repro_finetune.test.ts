@@ -35,6 +35,10 @@ Deno.test("finetune arms start from the base in the output folder", () => {
   }
 });
 
+// `deno task repro --profile finetune-micro --out <out> ...args`.
+const repro = (out: string, ...args: string[]) =>
+  cli("repro", "--profile", "finetune-micro", "--out", out, ...args);
+
 Deno.test({
   name: "finetune pipeline (micro): base, then arms from it; report; finished runs only read",
   ignore: BACKEND !== "wasm",
@@ -42,40 +46,16 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "finetune-" });
     try {
       // An arm before its base: an input error that says what to run first.
-      const early = await cli(
-        "repro",
-        "--profile",
-        "finetune-micro",
-        "--out",
-        out,
-        "--arms",
-        "SFT",
-      );
+      const early = await repro(out, "--arms", "SFT");
       assertEquals(early.code, 2, early.stderr);
       assertMatch(early.stderr, /base is not trained yet; run --arms base first/);
-      const bad = await cli("repro", "--profile", "finetune-micro", "--out", out, "--arms", "X");
+      const bad = await repro(out, "--arms", "X");
       assertEquals(bad.code, 2);
       assertMatch(bad.stderr, /allowed: base,SFT,RAND,STARS/);
 
-      const base = await cli(
-        "repro",
-        "--profile",
-        "finetune-micro",
-        "--out",
-        out,
-        "--arms",
-        "base",
-      );
+      const base = await repro(out, "--arms", "base");
       assertEquals(base.code, 0, base.stderr);
-      const run = await cli(
-        "repro",
-        "--profile",
-        "finetune-micro",
-        "--out",
-        out,
-        "--arms",
-        "SFT,RAND,STARS",
-      );
+      const run = await repro(out, "--arms", "SFT,RAND,STARS");
       assertEquals(run.code, 0, run.stderr);
       const spec = FINETUNE_PROFILE_SPECS["finetune-micro"];
       const baseManifest = JSON.parse(await Deno.readTextFile(`${out}/base/checkpoint.json`));
@@ -91,7 +71,7 @@ Deno.test({
         }
       }
       const before = await Deno.readTextFile(`${out}/arms/STARS/seed-1/metrics.jsonl`);
-      const report = await cli("repro", "--profile", "finetune-micro", "--out", out, "--report");
+      const report = await repro(out, "--report");
       assertEquals(report.code, 0, report.stderr);
       assertEquals(await Deno.readTextFile(`${out}/arms/STARS/seed-1/metrics.jsonl`), before);
       const r: FinetuneResult = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
@@ -126,7 +106,7 @@ Deno.test({
       const moved = `${out}-moved`;
       await Deno.rename(out, moved);
       try {
-        const again = await cli("repro", "--profile", "finetune-micro", "--out", moved, "--report");
+        const again = await repro(moved, "--report");
         assertEquals(again.code, 0, again.stderr);
         const m: FinetuneResult = JSON.parse(await Deno.readTextFile(`${moved}/results.json`));
         assertEquals([m.missing, m.models.length], [[], r.models.length]);
@@ -139,21 +119,13 @@ Deno.test({
       const result = JSON.parse(await Deno.readTextFile(saved));
       delete result.provenance.numerics;
       await Deno.writeTextFile(saved, JSON.stringify(result));
-      const mixed = await cli(
-        "repro",
-        "--profile",
-        "finetune-micro",
-        "--out",
-        out,
-        "--arms",
-        "SFT",
-      );
+      const mixed = await repro(out, "--arms", "SFT");
       assertEquals(mixed.code, 2, mixed.stderr);
       assertMatch(
         mixed.stderr,
         /arms\/SFT\/seed-1 was computed with the toolkit's numerics revision 1/,
       );
-      const read = await cli("repro", "--profile", "finetune-micro", "--out", out, "--report");
+      const read = await repro(out, "--report");
       assertEquals(read.code, 0, read.stderr);
     } finally {
       await Deno.remove(out, { recursive: true });
